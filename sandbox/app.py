@@ -1,0 +1,59 @@
+"""create_app(settings): the Flask app with the pipeline, every provider and the control plane."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Flask, jsonify
+
+from sandbox import core
+from sandbox.control import bp as control_bp
+from sandbox.core.auth import CredentialRegistry
+from sandbox.core.contracts import Contracts
+from sandbox.core.journal import Outbox
+from sandbox.core.pipeline import CONTROL_CONTRACT
+from sandbox.core.runtime import EXTENSION, Runtime
+from sandbox.core.store import Store
+from sandbox.providers import PROVIDERS
+from sandbox.settings import Settings
+
+
+def load_fixtures(fixtures_dir: Path, keys: list[str]) -> dict[str, dict]:
+    """fixtures/<key>.json for every provider (TinyDB layout); a missing file is an error."""
+    return {key: json.loads((fixtures_dir / f"{key}.json").read_text(encoding="utf-8")) for key in keys}
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.load()
+    providers = {p.key: p for p in PROVIDERS}
+    if settings.only is not None and settings.only not in providers:
+        raise ValueError(f"--only {settings.only!r}: unknown provider (known: {', '.join(providers)})")
+    store = Store(load_fixtures(settings.fixtures_dir, list(providers)),
+                  {key: p.tables for key, p in providers.items()}, settings.data_dir)
+    rt = Runtime(settings=settings, providers=providers, store=store,
+                 contracts=Contracts(settings.contracts_dir, [*providers, CONTROL_CONTRACT]),
+                 credentials=CredentialRegistry(settings.data_dir), outbox=Outbox(settings.outbox_limit))
+
+    app = Flask("sandbox")
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = rt
+    core.install(app)
+    for key, provider in providers.items():
+        if settings.only not in (None, key):
+            continue
+        mount = rt.mount(key)
+        app.register_blueprint(provider.blueprint, url_prefix=mount or None)
+        app.add_url_rule(f"{mount}/openapi.json", endpoint=f"contract_{key}",
+                         view_func=_contract_view(rt, key, mount))
+    app.register_blueprint(control_bp)
+    app.add_url_rule("/_sandbox/openapi.json", endpoint="contract_control",
+                     view_func=_contract_view(rt, CONTROL_CONTRACT, ""))
+    return app
+
+
+def _contract_view(rt: Runtime, owner: str, mount: str):
+    def serve_contract():
+        return jsonify(rt.contracts.served(owner, mount))
+
+    return serve_contract

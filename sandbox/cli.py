@@ -1,0 +1,154 @@
+"""`refund-sandbox`: serve, scenarios, seed, reset.
+
+`serve` runs the app under waitress (one process, threads), logging one line per request.
+`seed` and `reset` talk to a running sandbox with `--url`, or work offline on `--data-dir`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import click
+
+from sandbox.settings import Settings
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s",
+                        stream=sys.stderr)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="refund-sandbox")
+def main() -> None:
+    """Stateful fakes of the Fire, Purple Dot, Nuweb, Shoplazza and Next Commerce refund APIs."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind [127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [8080].")
+@click.option("--only", default=None, help="Mount just this provider, at / instead of /<key>.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Persist tenants here (survives restarts and kill -9).")
+@click.option("--strict-auth", is_flag=True, default=None, help="Accept only registered or issued credentials.")
+@click.option("--validate-responses", is_flag=True, default=None, help="Check every response against its contract.")
+@click.option("--threads", type=int, default=None, help="Worker threads [8].")
+def serve(host, port, only, data_dir, strict_auth, validate_responses, threads) -> None:
+    """Serve every provider (or --only one) and the /_sandbox control plane."""
+    from waitress import create_server
+
+    from sandbox.app import create_app
+
+    _configure_logging()
+    settings = Settings.load(host=host, port=port, only=only, data_dir=data_dir, strict_auth=strict_auth,
+                             validate_responses=validate_responses, threads=threads)
+    app = create_app(settings)
+    server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
+                           ident="refund-sandbox")
+
+    def stop(signum, frame):  # SIGTERM: stop accepting, close files, exit 0
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    mounts = ", ".join(f"{k} at {app.extensions['refund_sandbox'].mount(k) or '/'}"
+                       for k in app.extensions["refund_sandbox"].providers if settings.only in (None, k))
+    logging.getLogger("sandbox").info("refund-sandbox serving http://%s:%d (%s; control at /_sandbox)",
+                                      settings.host, server.effective_port, mounts)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        app.extensions["refund_sandbox"].store.close()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def scenarios(as_json: bool) -> None:
+    """List the scenario catalogue."""
+    from sandbox.providers import PROVIDERS
+
+    items = [{"name": s.name, "provider": p.key, "description": s.description, "outcome": s.outcome}
+             for p in PROVIDERS for s in p.scenarios]
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    for item in items:
+        click.echo(f"{item['name']:<32} {item['outcome']}")
+
+
+def _call(method: str, path: str, body: dict | None, tenant: str | None, url: str | None,
+          data_dir: Path | None) -> dict:
+    """POST to a running sandbox (`url`) or to an in-process app over `data_dir`."""
+    headers = {"Content-Type": "application/json"}
+    if tenant:
+        headers["X-Sandbox-Tenant"] = tenant
+    payload = json.dumps(body or {}).encode()
+    if url:
+        req = urllib.request.Request(url.rstrip("/") + path, data=payload, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.read().decode(errors='replace')}") from None
+        except urllib.error.URLError as exc:
+            raise click.ClickException(f"cannot reach {url}: {exc.reason}") from None
+    if data_dir is None:
+        raise click.UsageError("give --url of a running sandbox, or --data-dir to work offline")
+    from sandbox.app import create_app
+
+    app = create_app(Settings.load(data_dir=data_dir, log_requests=False))
+    try:
+        response = app.test_client().open(path, method=method, data=payload, headers=headers)
+        if response.status_code >= 400:
+            raise click.ClickException(f"{response.status_code}: {response.get_data(as_text=True)}")
+        return response.get_json()
+    finally:
+        app.extensions["refund_sandbox"].store.close()
+
+
+def _overrides(pairs: tuple[str, ...]) -> dict:
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--override")
+        try:
+            result[key] = json.loads(value)
+        except ValueError:
+            result[key] = value
+    return result
+
+
+@main.command()
+@click.argument("scenario")
+@click.option("--count", type=int, default=1, show_default=True)
+@click.option("--seed", type=int, default=None, help="Same seed, same orders.")
+@click.option("--tenant", default=None, help="Tenant to seed [default].")
+@click.option("--override", "overrides", multiple=True, metavar="KEY=VALUE", help="Override an order field.")
+@click.option("--url", default=None, help="A running sandbox, e.g. http://127.0.0.1:8080.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+def seed(scenario, count, seed, tenant, overrides, url, data_dir) -> None:
+    """Seed SCENARIO and print its JSON (order refs, headers, orders)."""
+    body = {"count": count, "overrides": _overrides(overrides)}
+    if seed is not None:
+        body["seed"] = seed
+    result = _call("POST", f"/_sandbox/scenarios/{scenario}", body, tenant, url, data_dir)
+    click.echo(json.dumps(result, indent=2))
+
+
+@main.command()
+@click.option("--tenant", default=None, help="Tenant to reset [default].")
+@click.option("--url", default=None, help="A running sandbox, e.g. http://127.0.0.1:8080.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+def reset(tenant, url, data_dir) -> None:
+    """Put a tenant back to the built-in fixtures."""
+    result = _call("POST", "/_sandbox/reset", None, tenant, url, data_dir)
+    click.echo(json.dumps(result))

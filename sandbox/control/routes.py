@@ -1,0 +1,156 @@
+"""Control-plane views under /_sandbox, one per operationId of contracts/control.openapi.yaml.
+
+Every view acts on the caller's tenant (`X-Sandbox-Tenant`, else "default").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+import sandbox
+from sandbox.control.schemas import CLOCK, CREDENTIAL, SCENARIO
+from sandbox.core import ids
+from sandbox.core.clock import isoformat_ms
+from sandbox.core.errors import Kind, SandboxError
+from sandbox.core.provider import Provider, Scenario, load
+from sandbox.core.runtime import runtime
+from sandbox.core.tenancy import current_tenant
+
+bp = Blueprint("_sandbox", __name__, url_prefix="/_sandbox")
+
+
+def _provider(key: str) -> Provider:
+    provider = runtime().providers.get(key)
+    if provider is None:
+        raise SandboxError(Kind.NOT_FOUND, f"unknown provider {key!r}", field="provider")
+    return provider
+
+
+def _body(schema) -> dict[str, Any]:
+    """Load an optional JSON body; no body at all means all defaults."""
+    if not request.get_data():
+        return load(schema, {}, 400)
+    document = request.get_json(silent=True)
+    if not isinstance(document, dict):
+        raise SandboxError(Kind.VALIDATION, "request body must be a JSON object", field="body")
+    return load(schema, document, 400)
+
+
+def find_scenario(name: str) -> tuple[Provider, Scenario]:
+    for provider in runtime().providers.values():
+        for scenario in provider.scenarios:
+            if scenario.name == name:
+                return provider, scenario
+    raise SandboxError(Kind.NOT_FOUND, f"unknown scenario {name!r}; GET /_sandbox/scenarios lists them",
+                       field="name")
+
+
+@bp.get("/health")
+def health():
+    rt = runtime()
+    return jsonify(status="ok", version=sandbox.__version__, providers=sorted(rt.providers),
+                   tenants=len(rt.store.tenants()))
+
+
+@bp.get("/providers")
+def list_providers():
+    rt = runtime()
+    items = []
+    for key, provider in rt.providers.items():
+        mount = rt.mount(key)
+        operations = [{"operation_id": op.operation_id, "method": op.method, "path": mount + op.path}
+                      for (owner, _), op in rt.contracts.operations.items() if owner == key]
+        items.append({"key": key, "name": provider.name, "mount": mount or "/",
+                      "contract_url": f"{mount}/openapi.json", "operations": operations})
+    return jsonify(providers=items)
+
+
+@bp.get("/scenarios")
+def list_scenarios():
+    items = [{"name": s.name, "provider": p.key, "description": s.description, "outcome": s.outcome,
+              "overridable": sorted(s.overridable)}
+             for p in runtime().providers.values() for s in p.scenarios]
+    return jsonify(scenarios=items)
+
+
+@bp.post("/scenarios/<name>")
+def seed_scenario(name: str):
+    rt = runtime()
+    provider, scenario = find_scenario(name)
+    body = _body(SCENARIO)
+    unknown = sorted(set(body["overrides"]) - scenario.overridable)
+    if unknown:
+        raise SandboxError(Kind.VALIDATION, f"cannot override {', '.join(unknown)}; allowed: "
+                           f"{', '.join(sorted(scenario.overridable))}", field=f"overrides.{unknown[0]}")
+    seed = body["seed"] if body["seed"] is not None else ids.new_seed()
+    with ids.seeded_faker(seed) as fake:
+        built = [scenario.build(fake, body["overrides"]) for _ in range(body["count"])]
+    tenant = current_tenant()
+    with rt.store.transaction(tenant, provider.key) as tx:
+        for seeded in built:
+            tx.put(provider.order_table, seeded.order)
+            for table, doc in seeded.extra:
+                tx.put(table, doc)
+    orders = [{"provider": provider.key, "order_ref": s.order_ref, "line_item_refs": s.line_item_refs,
+               "transaction_refs": s.transaction_refs, "currency": s.currency, "headers": s.headers,
+               "order": provider.present_order(s.order)} for s in built]
+    return jsonify(scenario=name, tenant=tenant, seed=seed, orders=orders), 201
+
+
+@bp.post("/reset")
+def reset():
+    tenant = current_tenant()
+    runtime().reset_tenant(tenant)
+    return jsonify(tenant=tenant, reset=True)
+
+
+@bp.get("/<provider>/orders/<order_ref>")
+def get_order(provider: str, order_ref: str):
+    rt = runtime()
+    p = _provider(provider)
+    tenant = current_tenant()
+    order = rt.store.read(tenant, p.key, lambda tx: tx.get(p.order_table, order_ref))
+    if order is None:
+        raise SandboxError(Kind.NOT_FOUND, f"no {p.key} order {order_ref!r} in tenant {tenant!r}", field="order_ref")
+    return jsonify(provider=p.key, tenant=tenant, order_ref=order_ref, order=p.present_order(order))
+
+
+@bp.get("/<provider>/refunds")
+def list_refunds(provider: str):
+    rt = runtime()
+    p = _provider(provider)
+    tenant = current_tenant()
+    refunds = rt.store.read(tenant, p.key, lambda tx: tx.all(p.refund_table))
+    return jsonify(provider=p.key, tenant=tenant, refunds=list(reversed(refunds)))
+
+
+@bp.get("/notifications")
+def list_notifications():
+    provider = request.args.get("provider")
+    if provider is not None:
+        _provider(provider)
+    tenant = current_tenant()
+    return jsonify(tenant=tenant, notifications=runtime().outbox.list(tenant, provider))
+
+
+@bp.post("/credentials")
+def register_credential():
+    rt = runtime()
+    body = _body(CREDENTIAL)
+    if body["provider"] not in rt.providers:
+        raise SandboxError(Kind.VALIDATION, f"unknown provider {body['provider']!r}", field="provider")
+    reg = rt.credentials.register(body["provider"], body["credential"], body["tenant"], body["scopes"])
+    return jsonify(provider=reg.provider, credential=reg.credential, tenant=reg.tenant,
+                   scopes=None if reg.scopes is None else sorted(reg.scopes)), 201
+
+
+@bp.post("/clock/advance")
+def advance_clock():
+    rt = runtime()
+    body = _body(CLOCK)
+    tenant = current_tenant()
+    now = rt.clock.advance(tenant, body["seconds"])
+    return jsonify(tenant=tenant, now=isoformat_ms(now),
+                   offset_seconds=int(rt.clock.offset(tenant).total_seconds()))

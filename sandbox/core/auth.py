@@ -1,0 +1,184 @@
+"""Credential schemes as data, the credential registry and issued tokens.
+
+A scheme reads one header and turns it into a `Principal` (the tenant and scopes the
+credential carries) or raises UNAUTHENTICATED. Without `--strict-auth` any well-formed
+credential passes and maps to no tenant (so `default`) with every scope; a credential
+registered through `POST /_sandbox/credentials`, or a token issued by a provider's login,
+brings its own tenant and scopes. With `--strict-auth` only those two kinds pass. An issued
+token that has expired is refused in both modes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sandbox.core.errors import Kind, SandboxError
+
+ANY_TOKEN = re.compile(r"[\x21-\x7e]{1,512}")
+JWT = re.compile(r"[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the tenant the credential routes to (None: not bound) and its scopes (None: all)."""
+
+    tenant: str | None = None
+    scopes: frozenset[str] | None = None
+    issued: bool = False
+
+
+@dataclass(frozen=True)
+class Registration:
+    provider: str
+    credential: str
+    tenant: str
+    scopes: frozenset[str] | None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    provider: str
+    tenant: str
+    scopes: frozenset[str] | None
+    expires_at: datetime
+
+
+class CredentialRegistry:
+    """provider + credential -> tenant and scopes; persisted to `<data-dir>/credentials.json`."""
+
+    def __init__(self, data_dir: Path | None = None) -> None:
+        self._items: dict[tuple[str, str], Registration] = {}
+        self._lock = threading.Lock()
+        self._path = Path(data_dir) / "credentials.json" if data_dir else None
+        if self._path is not None and self._path.exists():
+            for item in json.loads(self._path.read_text(encoding="utf-8")):
+                scopes = None if item["scopes"] is None else frozenset(item["scopes"])
+                reg = Registration(item["provider"], item["credential"], item["tenant"], scopes)
+                self._items[(reg.provider, reg.credential)] = reg
+
+    def register(self, provider: str, credential: str, tenant: str, scopes: Sequence[str] | None) -> Registration:
+        reg = Registration(provider, credential, tenant, None if scopes is None else frozenset(scopes))
+        with self._lock:
+            self._items[(provider, credential)] = reg
+            if self._path is not None:
+                from sandbox.core.persistence import atomic_write_json
+
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_json(self._path, [
+                    {"provider": r.provider, "credential": r.credential, "tenant": r.tenant,
+                     "scopes": None if r.scopes is None else sorted(r.scopes)}
+                    for r in self._items.values()
+                ])
+        return reg
+
+    def lookup(self, provider: str, credential: str) -> Registration | None:
+        return self._items.get((provider, credential))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class TokenIssuer:
+    """Issues HS256 JWTs for provider logins and remembers them until they expire.
+
+    Kept in memory: after a restart, clients log in again (as after a real token loss).
+    """
+
+    def __init__(self) -> None:
+        self._secret = secrets.token_bytes(32)
+        self._tokens: dict[str, IssuedToken] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, provider: str, tenant: str, scopes: frozenset[str] | None, subject: str,
+              now: datetime, ttl_seconds: int) -> tuple[str, IssuedToken]:
+        expires = now + timedelta(seconds=ttl_seconds)
+        header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        claims = {"sub": subject, "iat": int(now.timestamp()), "exp": int(expires.timestamp()),
+                  "jti": secrets.token_hex(8), "iss": f"refund-sandbox/{provider}"}
+        payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        signature = _b64(hmac.new(self._secret, f"{header}.{payload}".encode(), hashlib.sha256).digest())
+        token = f"{header}.{payload}.{signature}"
+        issued = IssuedToken(provider, tenant, scopes, expires)
+        with self._lock:
+            self._tokens[token] = issued
+            if len(self._tokens) > 100_000:  # keep memory flat under login storms: drop the oldest
+                for old in list(self._tokens)[: len(self._tokens) - 100_000]:
+                    del self._tokens[old]
+        return token, issued
+
+    def lookup(self, token: str) -> IssuedToken | None:
+        return self._tokens.get(token)
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    """What a scheme needs to judge a request."""
+
+    provider: str
+    headers: Mapping[str, str]
+    strict: bool
+    registry: CredentialRegistry
+    issuer: TokenIssuer
+    now_for: object  # callable(tenant) -> datetime
+
+
+def _unauthenticated(message: str, header: str) -> SandboxError:
+    return SandboxError(Kind.UNAUTHENTICATED, message, field=header)
+
+
+@dataclass(frozen=True)
+class HeaderCredential:
+    """A credential carried in one header, optionally after a prefix such as "Bearer "."""
+
+    header: str
+    prefix: str = ""
+    shape: re.Pattern = ANY_TOKEN
+    accepts_issued: bool = False
+
+    def authenticate(self, ctx: AuthContext) -> Principal:
+        raw = ctx.headers.get(self.header)
+        if raw is None or raw.strip() == "":
+            raise _unauthenticated(f"missing {self.header} header", self.header)
+        value = raw.strip()
+        if self.prefix:
+            if value[: len(self.prefix)].lower() != self.prefix.lower():
+                raise _unauthenticated(f"{self.header} must be '{self.prefix}<token>'", self.header)
+            value = value[len(self.prefix):].strip()
+        if not self.shape.fullmatch(value):
+            raise _unauthenticated(f"malformed credential in {self.header}", self.header)
+        if self.accepts_issued:
+            issued = ctx.issuer.lookup(value)
+            if issued is not None and issued.provider == ctx.provider:
+                if ctx.now_for(issued.tenant) >= issued.expires_at:  # type: ignore[operator]
+                    raise _unauthenticated("access token has expired; log in again", self.header)
+                return Principal(issued.tenant, issued.scopes, issued=True)
+        reg = ctx.registry.lookup(ctx.provider, value)
+        if reg is not None:
+            return Principal(reg.tenant, reg.scopes)
+        if ctx.strict:
+            raise _unauthenticated(f"unknown credential in {self.header}", self.header)
+        return Principal()
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Several credentials that must all be present; the first bound tenant and scopes win."""
+
+    schemes: tuple = field(default_factory=tuple)
+
+    def authenticate(self, ctx: AuthContext) -> Principal:
+        principals = [scheme.authenticate(ctx) for scheme in self.schemes]
+        tenant = next((p.tenant for p in principals if p.tenant is not None), None)
+        scopes = next((p.scopes for p in principals if p.scopes is not None), None)
+        return Principal(tenant, scopes, issued=any(p.issued for p in principals))

@@ -1,0 +1,75 @@
+"""Marshmallow fields that follow JSON's rules rather than Python's.
+
+JSON Schema treats 1.0 as an integer and `true` as no number at all; Python's `int` and
+marshmallow's defaults disagree on both. Money arrives as decimal strings and never
+becomes a float.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import ClassVar
+
+from marshmallow import ValidationError, fields
+
+from sandbox.core import money
+
+
+class JsonInt(fields.Field):
+    """An integer as JSON Schema sees it: 3 and 3.0 pass; "3", 3.5 and booleans do not."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {"invalid": "Not a valid integer."}
+
+    def __init__(self, *, minimum: int | None = None, maximum: int | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.minimum, self.maximum = minimum, maximum
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid")
+        number = int(value)
+        if self.minimum is not None and number < self.minimum:
+            raise ValidationError(f"Must be greater than or equal to {self.minimum}.")
+        if self.maximum is not None and number > self.maximum:
+            raise ValidationError(f"Must be less than or equal to {self.maximum}.")
+        return number
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
+class DecimalString(fields.Field):
+    """A decimal amount sent as a string matching `pattern`; loads to Decimal, dumps as str."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {"invalid": "Not a valid amount: expected a decimal string."}
+
+    def __init__(self, pattern: str = r"[0-9]{1,12}(\.[0-9]{1,4})?", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.pattern = re.compile(pattern)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
+        if not isinstance(value, str) or not self.pattern.fullmatch(value):
+            raise self.make_error("invalid")
+        return money.parse(value)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value)
+
+
+class Text(fields.String):
+    """A string that must not be empty (after trimming) and has a maximum length."""
+
+    def __init__(self, *, max_length: int = 1024, allow_empty: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.max_length, self.allow_empty = max_length, allow_empty
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not self.allow_empty and text.strip() == "":
+            raise ValidationError("Must not be empty.")
+        if len(text) > self.max_length:
+            raise ValidationError(f"Longer than maximum length {self.max_length}.")
+        return text

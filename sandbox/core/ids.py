@@ -1,0 +1,48 @@
+"""Identifiers and seeded fake data.
+
+Runtime ids (trace ids, refund ids) come from the OS random source. Scenario data comes
+from Faker seeded with the scenario's seed, so one seed always builds the same orders.
+Faker is imported on first use: it costs a few hundred milliseconds that start-up need not pay.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+_faker_lock = threading.Lock()
+_faker: Any = None
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def trace_id() -> str:
+    return secrets.token_hex(8)
+
+
+def new_seed() -> int:
+    """A fresh seed for callers that did not give one (reported back so runs can be replayed)."""
+    return secrets.randbelow(2**31)
+
+
+@contextmanager
+def seeded_faker(seed: int) -> Iterator[Any]:
+    """A Faker instance seeded with `seed`, held exclusively for the block.
+
+    One shared instance (building a Faker is slow); the lock keeps concurrent scenario
+    requests from interleaving draws, which would break "same seed, same output".
+    """
+    global _faker
+    with _faker_lock:
+        if _faker is None:
+            from faker import Faker
+
+            _faker = Faker("en_US")
+        _faker.seed_instance(seed)
+        yield _faker

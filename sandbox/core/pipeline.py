@@ -1,0 +1,122 @@
+"""The hooks `sandbox.core.install` registers, in the order a request meets them.
+
+before: start the timer and trace id, then decide which provider owns the request (the
+matched blueprint, else the first path segment, else the only mounted provider).
+errors: every exception becomes a SandboxError rendered by that provider (or by the control
+plane), so 404 and 405 under `/fire` answer in Fire's format and no traceback leaks.
+after: check the response against the contract (with --validate-responses), add the
+X-Sandbox-* headers, and log one line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Response, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from sandbox.core import ids
+from sandbox.core.errors import Kind, SandboxError
+from sandbox.core.provider import RequestInfo
+from sandbox.core.runtime import runtime
+
+access_log = logging.getLogger("sandbox.access")
+error_log = logging.getLogger("sandbox.errors")
+CONTROL = "_sandbox"
+CONTROL_CONTRACT = "control"  # contracts/control.openapi.yaml
+
+
+def start_request() -> None:
+    g.started = time.perf_counter()
+    g.trace_id = ids.trace_id()
+    rt = runtime()
+    key = request.blueprint
+    if key is None or (key not in rt.providers and key != CONTROL):
+        first = request.path.lstrip("/").split("/", 1)[0]
+        if first in rt.providers and rt.settings.only in (None, first):
+            key = first
+        elif first == CONTROL:
+            key = CONTROL
+        elif rt.settings.only:
+            key = rt.settings.only
+        else:
+            key = None
+    g.owner = key
+    g.provider = rt.providers.get(key) if key else None
+
+
+def request_info() -> RequestInfo:
+    """Method, the path as the provider sees it (mount removed), trace id and duration so far."""
+    rt = runtime()
+    path = request.path
+    provider = g.get("provider")
+    if provider is not None:
+        mount = rt.mount(provider.key)
+        if mount and path.startswith(mount):
+            path = path[len(mount):] or "/"
+    started = g.get("started", time.perf_counter())
+    return RequestInfo(request.method, path, g.get("trace_id", ""), int((time.perf_counter() - started) * 1000))
+
+
+def render(err: SandboxError) -> Response:
+    """An error in the owner's native format (the control plane's for everything else)."""
+    provider = g.get("provider")
+    if provider is not None:
+        body = provider.render_error(err, request_info())
+    else:
+        from sandbox.control.errors import render as control_render
+
+        body = control_render(err, request_info())
+    response = jsonify(body)
+    response.status_code = err.status or 500
+    for name, value in err.headers.items():
+        response.headers[name] = value
+    g.error_code = err.code or err.kind.value
+    return response
+
+
+def handle_sandbox_error(err: SandboxError) -> Response:
+    return render(err)
+
+
+def handle_http_exception(exc: HTTPException) -> Response:
+    if isinstance(exc, NotFound):
+        err = SandboxError(Kind.NOT_FOUND, f"no route for {request.method} {request.path}")
+    elif isinstance(exc, MethodNotAllowed):
+        allowed = sorted(exc.valid_methods or [])
+        err = SandboxError(Kind.METHOD_NOT_ALLOWED, f"method {request.method} is not allowed here",
+                           headers={"Allow": ", ".join(allowed)})
+    elif exc.code and 400 <= exc.code < 500:
+        err = SandboxError(Kind.VALIDATION, exc.description or exc.name, status=400)
+    else:
+        err = SandboxError(Kind.INTERNAL, "internal error")
+    return render(err)
+
+
+def handle_unexpected(exc: Exception) -> Response:
+    error_log.exception("unhandled error [trace %s] %s %s", g.get("trace_id"), request.method, request.path)
+    if current_app.testing:
+        raise exc  # under test, a crash must fail the test, not hide behind a 500
+    return render(SandboxError(Kind.INTERNAL, "internal error; see the sandbox log for trace " + g.get("trace_id", "")))
+
+
+def finish_request(response: Response) -> Response:
+    rt = runtime()
+    owner = g.get("owner")
+    if rt.settings.validate_responses and request.url_rule is not None and owner:
+        operation_id = (request.endpoint or "").rsplit(".", 1)[-1]
+        contract = CONTROL_CONTRACT if owner == CONTROL else owner
+        rt.contracts.check(rt.selfcheck, contract, operation_id, response.status_code, response.get_data(),
+                           response.content_type)
+    response.headers["X-Sandbox-Request-Id"] = g.get("trace_id", "")
+    if owner:
+        response.headers["X-Sandbox-Provider"] = owner
+    if g.get("tenant"):
+        response.headers["X-Sandbox-Tenant"] = g.tenant
+    if rt.settings.log_requests:
+        took = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        access_log.info('%s "%s %s" %d %.1fms tenant=%s', request.remote_addr, request.method, request.full_path
+                        if request.query_string else request.path, response.status_code, took,
+                        g.get("tenant", "-"))
+    return response

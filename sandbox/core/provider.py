@@ -1,0 +1,144 @@
+"""The Provider type, the Scenario type, and the @operation decorator every view wears.
+
+A provider is data: its key, blueprint, auth scheme, error renderer, tables and scenarios.
+`@operation` does what every operation needs before the view's own logic: authenticate
+with the provider's scheme, resolve the tenant, check the scope, load the headers and the
+JSON body with marshmallow (a failure becomes a VALIDATION error in the provider's format),
+and hand the view a `Call`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, g, request
+from marshmallow import Schema, ValidationError
+
+from sandbox.core import tenancy
+from sandbox.core.auth import AuthContext, Principal
+from sandbox.core.errors import Kind, SandboxError, from_validation
+from sandbox.core.runtime import runtime
+
+
+@dataclass(frozen=True)
+class SeededOrder:
+    """What a scenario builds: the stored order, other documents, and the handles to address it."""
+
+    order: dict[str, Any]
+    order_ref: str
+    currency: str
+    line_item_refs: list[str] = field(default_factory=list)
+    transaction_refs: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    extra: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named, seeded way to build orders that lead to one documented outcome."""
+
+    name: str
+    description: str
+    outcome: str
+    build: Callable[[Any, Mapping[str, Any]], SeededOrder]
+    overridable: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What an error renderer may echo: method, provider-relative path, trace id, duration."""
+
+    method: str
+    path: str
+    trace_id: str
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class Provider:
+    key: str
+    name: str
+    blueprint: Blueprint
+    auth: Any
+    render_error: Callable[[SandboxError, RequestInfo], dict[str, Any]]
+    tables: Mapping[str, str | None]
+    present_order: Callable[[dict[str, Any]], dict[str, Any]]
+    scenarios: tuple[Scenario, ...] = ()
+    validation_status: int = 400
+    order_table: str = "orders"
+    refund_table: str = "refunds"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A request that passed auth and validation: who, for which tenant, with what data."""
+
+    provider: Provider
+    tenant: str
+    principal: Principal | None
+    headers: dict[str, Any]
+    body: dict[str, Any] | None
+
+
+def current_provider() -> Provider | None:
+    return g.get("provider")
+
+
+def load(schema: Schema, data: Any, status: int) -> dict[str, Any]:
+    """marshmallow load; a ValidationError becomes a SandboxError naming the first bad field."""
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise from_validation(exc.messages, status=status) from None
+
+
+def authenticate(provider: Provider, scheme: Any) -> Principal:
+    """Check the request's credentials with `scheme` for `provider`.
+
+    :raise 401: (UNAUTHENTICATED) when they are missing, malformed, unknown (strict) or expired.
+    """
+    rt = runtime()
+    ctx = AuthContext(provider=provider.key, headers=request.headers, strict=rt.settings.strict_auth,
+                      registry=rt.credentials, issuer=rt.tokens, now_for=rt.clock.now)
+    return scheme.authenticate(ctx)
+
+
+def operation(*, body: Schema | None = None, headers: Schema | None = None, auth: Any = True,
+              scope: str | None = None) -> Callable:
+    """Wrap a view: auth (401/403), headers and body loading (the provider's validation status).
+
+    `auth=True` uses the provider's scheme, `False` none, or pass another scheme object.
+    The view is called as `view(call, **path_args)`.
+    """
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(**path_args: Any) -> Any:
+            provider: Provider = g.provider
+            principal = None
+            if auth:
+                principal = authenticate(provider, provider.auth if auth is True else auth)
+                g.principal = principal
+            tenant = tenancy.current_tenant()
+            if scope and principal is not None and principal.scopes is not None and scope not in principal.scopes:
+                raise SandboxError(Kind.FORBIDDEN, f"this credential lacks the {scope} scope")
+            loaded_headers: dict[str, Any] = {}
+            if headers is not None:
+                raw = {k.lower(): v for k, v in request.headers.items()}
+                loaded_headers = load(headers, raw, provider.validation_status)
+            loaded_body = None
+            if body is not None:
+                document = request.get_json(silent=True)
+                if not isinstance(document, dict):
+                    raise SandboxError(Kind.VALIDATION, "request body must be a JSON object",
+                                       status=provider.validation_status, field="body")
+                loaded_body = load(body, document, provider.validation_status)
+            return view(Call(provider, tenant, principal, loaded_headers, loaded_body), **path_args)
+
+        wrapper.is_operation = True  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate

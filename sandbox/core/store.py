@@ -1,0 +1,263 @@
+"""Per-tenant state: one TinyDB per (tenant, provider), one lock per tenant, atomic transactions.
+
+A tenant is created on first use as a copy of the fixtures (`fixtures/<key>.json`, TinyDB's
+own layout: `{table: {"doc_id": document}}`). Tables listed in a provider's `tables` with a
+key field are addressed by that key (an order's ref) through an in-memory index; the rest
+are append-only (refunds). `transaction()` stages every write and applies them only when the
+block ends without an exception, under the tenant's lock: a refund is all or nothing, and a
+rule that raises leaves the store exactly as it was. With a data dir, each commit is also
+appended to the tenant's log (`sandbox.core.persistence`) before it is applied.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sandbox.core.persistence import TenantFiles
+from sandbox.core.tables import LiveDB, open_db
+
+
+def clone(value: Any) -> Any:
+    """Deep copy of JSON-shaped data (dicts, lists, scalars), faster than copy.deepcopy."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
+
+
+class TenantState:
+    """Everything one tenant owns: its databases, indexes, lock and files."""
+
+    def __init__(self, name: str, files: TenantFiles | None) -> None:
+        self.name = name
+        self.lock = threading.RLock()
+        self.files = files
+        self.seq = 0
+        self.raw: dict[str, dict] = {}
+        self.dbs: dict[str, LiveDB] = {}
+        self._index: dict[tuple[str, str], dict[str, int]] = {}
+        self._next_id: dict[tuple[str, str], int] = {}
+
+    def load(self, data: dict[str, dict]) -> None:
+        """Replace all state with `data` ({provider: {table: {doc_id: doc}}}), not copied."""
+        self.raw = data
+        self.dbs = {provider: open_db(tables) for provider, tables in data.items()}
+        self._index.clear()
+        self._next_id.clear()
+
+    def table_raw(self, provider: str, table: str) -> dict[str, Any]:
+        return self.raw.setdefault(provider, {}).setdefault(table, {})
+
+    def index(self, provider: str, table: str, key_field: str) -> dict[str, int]:
+        """key -> doc_id for a keyed table, built on first use (one scan), then kept current."""
+        ident = (provider, table)
+        found = self._index.get(ident)
+        if found is None:
+            found = {str(doc[key_field]): int(doc_id) for doc_id, doc in self.table_raw(provider, table).items()}
+            self._index[ident] = found
+        return found
+
+    def allocate_id(self, provider: str, table: str) -> int:
+        ident = (provider, table)
+        nxt = self._next_id.get(ident)
+        if nxt is None:
+            nxt = max((int(i) for i in self.table_raw(provider, table)), default=0) + 1
+        self._next_id[ident] = nxt + 1
+        return nxt
+
+    def apply(self, ops: list[list], keys: Mapping[str, Mapping[str, str | None]]) -> None:
+        """Apply committed operations [provider, table, doc_id, doc|None] in memory."""
+        for provider, table, doc_id, doc in ops:
+            if provider not in self.dbs:
+                self.raw.setdefault(provider, {})
+                self.dbs[provider] = open_db(self.raw[provider])
+            live = self.dbs[provider].table(table)
+            key_field = keys.get(provider, {}).get(table)
+            if doc is None:
+                old = live.get(doc_id=doc_id)
+                live.delete(doc_id)
+                if key_field and old is not None:
+                    self.index(provider, table, key_field).pop(str(old[key_field]), None)
+                continue
+            live.put(doc_id, doc)
+            if key_field:
+                self.index(provider, table, key_field)[str(doc[key_field])] = doc_id
+            ident = (provider, table)
+            if self._next_id.get(ident, 0) <= doc_id:
+                self._next_id[ident] = doc_id + 1
+
+    def document_count(self) -> int:
+        return sum(len(t) for tables in self.raw.values() for t in tables.values())
+
+
+class Tx:
+    """A transaction on one provider's tables of one tenant. Reads see staged writes."""
+
+    def __init__(self, state: TenantState, provider: str, keys: Mapping[str, str | None]) -> None:
+        self._state = state
+        self.provider = provider
+        self._keys = keys
+        self._staged: dict[tuple[str, str], dict | None] = {}
+        self._inserts: list[tuple[str, dict]] = []
+
+    @property
+    def tenant(self) -> str:
+        return self._state.name
+
+    def _key_field(self, table: str) -> str:
+        key_field = self._keys.get(table)
+        if not key_field:
+            raise KeyError(f"table {table!r} of {self.provider!r} has no key field")
+        return key_field
+
+    def get(self, table: str, key: str) -> dict | None:
+        """A copy of the document with this key, or None."""
+        key = str(key)
+        if (table, key) in self._staged:
+            return clone(self._staged[(table, key)])
+        doc_id = self._state.index(self.provider, table, self._key_field(table)).get(key)
+        if doc_id is None:
+            return None
+        return clone(self._state.table_raw(self.provider, table).get(str(doc_id)))
+
+    def put(self, table: str, doc: dict) -> None:
+        """Insert or replace the document under its key (read from the table's key field)."""
+        self._staged[(table, str(doc[self._key_field(table)]))] = clone(doc)
+
+    def delete(self, table: str, key: str) -> None:
+        self._staged[(table, str(key))] = None
+
+    def insert(self, table: str, doc: dict) -> None:
+        """Append a document to an unkeyed table (a refund record, say)."""
+        self._inserts.append((table, clone(doc)))
+
+    def all(self, table: str) -> list[dict]:
+        """Copies of every document in the table, staged writes included, in insertion order."""
+        docs = [clone(d) for d in self._state.table_raw(self.provider, table).values()]
+        key_field = self._keys.get(table)
+        if key_field:
+            staged = {k: d for (t, k), d in self._staged.items() if t == table}
+            docs = [staged.pop(str(d[key_field]), d) for d in docs]
+            docs = [d for d in docs if d is not None] + [clone(d) for d in staged.values() if d is not None]
+        return docs + [clone(d) for t, d in self._inserts if t == table]
+
+    def count(self, table: str) -> int:
+        return len(self._state.table_raw(self.provider, table))
+
+    def ops(self) -> list[list]:
+        """The staged writes as [provider, table, doc_id, doc|None], ids allocated now."""
+        ops: list[list] = []
+        for (table, key), doc in self._staged.items():
+            index = self._state.index(self.provider, table, self._key_field(table))
+            doc_id = index.get(key)
+            if doc_id is None:
+                if doc is None:
+                    continue
+                doc_id = self._state.allocate_id(self.provider, table)
+            ops.append([self.provider, table, doc_id, doc])
+        for table, doc in self._inserts:
+            ops.append([self.provider, table, self._state.allocate_id(self.provider, table), doc])
+        return ops
+
+
+class Store:
+    """All tenants. Thread-safe: every access to a tenant holds that tenant's lock."""
+
+    def __init__(
+        self,
+        fixtures: Mapping[str, dict],
+        keys: Mapping[str, Mapping[str, str | None]],
+        data_dir: Path | None = None,
+        compact_min: int = 1000,
+    ) -> None:
+        self._fixture_text = {provider: json.dumps(tables) for provider, tables in fixtures.items()}
+        self.keys = {provider: dict(k) for provider, k in keys.items()}
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.compact_min = compact_min
+        self._tenants: dict[str, TenantState] = {}
+        self._lock = threading.Lock()
+
+    def fresh_data(self) -> dict[str, dict]:
+        """A new copy of the fixtures, {provider: {table: {doc_id: doc}}}."""
+        return {provider: json.loads(text) for provider, text in self._fixture_text.items()}
+
+    def tenant(self, name: str) -> TenantState:
+        """The tenant's state, created from its files or the fixtures on first use."""
+        state = self._tenants.get(name)
+        if state is not None:
+            return state
+        with self._lock:
+            state = self._tenants.get(name)
+            if state is None:
+                state = self._open(name)
+                self._tenants[name] = state
+        return state
+
+    def _open(self, name: str) -> TenantState:
+        files = TenantFiles(self.data_dir, name) if self.data_dir else None
+        state = TenantState(name, files)
+        if files is not None and files.exists():
+            seq, data, entries = files.load()
+            state.load(data)
+            state.seq = seq
+            for entry_seq, ops in entries:
+                state.apply(ops, self.keys)
+                state.seq = entry_seq
+        else:
+            state.load(self.fresh_data())
+        return state
+
+    def tenants(self) -> list[str]:
+        return sorted(self._tenants)
+
+    @contextmanager
+    def locked(self, tenant: str) -> Iterator[TenantState]:
+        state = self.tenant(tenant)
+        with state.lock:
+            yield state
+
+    @contextmanager
+    def transaction(self, tenant: str, provider: str) -> Iterator[Tx]:
+        """Stage writes in the block; commit them all if it ends cleanly, none if it raises."""
+        with self.locked(tenant) as state:
+            tx = Tx(state, provider, self.keys.get(provider, {}))
+            yield tx
+            self._commit(state, tx.ops())
+
+    def read(self, tenant: str, provider: str, fn: Callable[[Tx], Any]) -> Any:
+        """Run `fn` on a read-only view under the tenant's lock."""
+        with self.locked(tenant) as state:
+            return fn(Tx(state, provider, self.keys.get(provider, {})))
+
+    def _commit(self, state: TenantState, ops: list[list]) -> None:
+        if not ops:
+            return
+        seq = state.seq + 1
+        files = state.files
+        if files is not None:
+            if not files.exists():
+                files.write_snapshot(state.seq, state.raw)
+            files.append(seq, ops)
+        state.apply(ops, self.keys)
+        state.seq = seq
+        if files is not None and files.log_entries >= max(self.compact_min, state.document_count()):
+            files.write_snapshot(state.seq, state.raw)
+
+    def reset(self, tenant: str) -> None:
+        """Put the tenant back to the fixtures (on disk too, when it has files)."""
+        with self.locked(tenant) as state:
+            state.load(self.fresh_data())
+            state.seq += 1
+            if state.files is not None and state.files.exists():
+                state.files.write_snapshot(state.seq, state.raw)
+
+    def close(self) -> None:
+        for state in list(self._tenants.values()):
+            if state.files is not None:
+                state.files.close()

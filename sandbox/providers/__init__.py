@@ -1,0 +1,7 @@
+"""PROVIDERS: the one list of providers. A sixth provider is one more line here."""
+
+from sandbox.providers import fire
+
+PROVIDERS = (
+    fire.PROVIDER,
+)

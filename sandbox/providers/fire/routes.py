@@ -1,0 +1,82 @@
+"""Fire's HTTP surface: thin views named after the contract's operationIds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from sandbox.core import ids
+from sandbox.core.auth import JWT, AllOf, HeaderCredential
+from sandbox.core.pipeline import request_info
+from sandbox.core.provider import Call, operation
+from sandbox.core.runtime import runtime
+from sandbox.providers.fire import rules
+from sandbox.providers.fire.schemas import HEADERS, INJECT, LOGIN, REFUND, present_order
+
+KEY = "fire"
+bp = Blueprint(KEY, __name__)
+
+#: Login needs only the API key; every other call also needs the bearer token from login.
+LOGIN_AUTH = HeaderCredential("x-api-key")
+AUTH = AllOf((HeaderCredential("Authorization", prefix="Bearer ", shape=JWT, accepts_issued=True),
+              HeaderCredential("x-api-key")))
+
+
+def envelope(data: Any, status: int):
+    """Fire's standard envelope around `data`."""
+    info = request_info()
+    body = {"data": data, "status": status, "method": info.method, "pathname": info.path,
+            "duration": info.duration_ms, "traceId": info.trace_id, "isArray": isinstance(data, list)}
+    return jsonify(body), status
+
+
+def _login(call: Call):
+    rt = runtime()
+    scopes = call.principal.scopes if call.principal else None
+    token, _ = rt.tokens.issue(KEY, call.tenant, scopes, subject=call.headers["account"],
+                               now=rt.clock.now(call.tenant), ttl_seconds=rt.settings.token_ttl_seconds)
+    return jsonify(accessToken=token), 201
+
+
+@bp.post("/api/authentication/login")
+@operation(auth=LOGIN_AUTH, headers=HEADERS, body=LOGIN)
+def login(call: Call):
+    return _login(call)
+
+
+@bp.post("/login")
+@operation(auth=LOGIN_AUTH, headers=HEADERS, body=LOGIN)
+def login_short(call: Call):
+    return _login(call)
+
+
+@bp.post("/api/v4/integrations/sales/aggregator/orders")
+@operation(headers=HEADERS, body=INJECT)
+def inject_order(call: Call):
+    rt = runtime()
+    account = call.headers["account"]
+    with rt.store.transaction(call.tenant, KEY) as tx:
+        ref = rules.external_ref(account, call.body["order_id"])
+        existing = tx.get("order_ids", ref)
+        order = rules.inject_order(call.body, account=account, uid=ids.new_uuid(), now=rt.clock.now(call.tenant),
+                                   duplicate_of=existing["uid"] if existing else None)
+        tx.put("orders", order)
+        tx.put("order_ids", {"ref": ref, "uid": order["uid"]})
+    return envelope(present_order(order), 201)
+
+
+@bp.post("/api/v4/integrations/sales/aggregator/orders/<order_uid>/refund")
+@operation(headers=HEADERS, body=REFUND)
+def refund_order(call: Call, order_uid: str):
+    rt = runtime()
+    now = rt.clock.now(call.tenant)
+    with rt.store.transaction(call.tenant, KEY) as tx:
+        outcome = rules.refund_order(tx.get("orders", order_uid), call.body, account=call.headers["account"],
+                                     now=now, refund_id=ids.new_uuid())
+        if outcome.refund is not None:
+            tx.put("orders", outcome.order)
+            tx.insert("refunds", outcome.refund)
+    if outcome.notification is not None:
+        rt.outbox.record(call.tenant, KEY, "order.cancelled", outcome.notification, now)
+    return envelope(present_order(outcome.order), 200)

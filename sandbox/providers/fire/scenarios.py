@@ -1,0 +1,76 @@
+"""Fire scenarios: Faker-built orders that lead to each documented refund outcome.
+
+Orders belong to the sandbox's default account, vendor and store unless overridden, so a
+staging app configured with those values can address them without changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sandbox.core import money
+from sandbox.core.provider import Scenario, SeededOrder
+from sandbox.providers.fire.rules import external_ref
+from sandbox.providers.fire.schemas import SCALE
+
+ACCOUNT = "acc-uid-12345"
+VENDOR = "vendor-uid-abc"
+STORE = "store-uid-xyz"
+OVERRIDABLE = frozenset({"account_uid", "vendor_uid", "store_uid", "order_code", "metadata", "uid"})
+
+
+def make_order(fake: Any, *, processor: str, order_token: bool, overrides: Mapping[str, Any]) -> SeededOrder:
+    """One paid order with 1-3 lines, built only from `fake` (so a seed fixes it)."""
+    uid = fake.uuid4()
+    currency = fake.random_element(["USD", "MXN", "COP", "BRL"])
+    lines, subtotal = [], 0
+    for n in range(1, fake.random_int(1, 3) + 1):
+        quantity = fake.random_int(1, 3)
+        unit = fake.random_int(150, 4500) * 100  # 1.50 - 45.00, scaled by 10**4
+        lines.append({"uid": f"{uid[:8]}-line-{n}", "product_id": f"P-{fake.random_int(1000, 9999)}",
+                      "product": fake.catch_phrase(), "type": "PRODUCT", "quantity": quantity,
+                      "unit_price": unit, "total_price": unit * quantity})
+        subtotal += unit * quantity
+    tax = subtotal * 12 // 100
+    total = subtotal + tax
+    stamp = fake.date_time_between("-30d", "-1d").strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    metadata: dict[str, Any] = {"aggregator_order_id": f"AGG-{fake.random_int(100000, 999999)}"}
+    if order_token:
+        metadata["order_token"] = fake.sha1()[:24]
+    order = {
+        "uid": uid,
+        "order_code": f"ORD-{stamp[:4]}-{fake.random_int(0, 999999):06d}",
+        "account_uid": ACCOUNT, "vendor_uid": VENDOR, "store_uid": STORE,
+        "status": "CREATED", "payment_status": "APPROVED",
+        "order_lines": lines,
+        "totals": [{"currency_code": currency, "subtotal_without_taxes": subtotal, "discount_percentage": 0,
+                    "discounts_value": 0, "subtotal_include_discounts": subtotal,
+                    "taxes_percentage": money.to_scaled("12", SCALE), "tax_value": tax, "total": total}],
+        "payment_methods": [{"uid": f"{uid[:8]}-pm-1", "processor": processor, "currency_code": currency,
+                             "transaction_status": "APPROVED", "total_bill": total}],
+        "metadata": metadata,
+        "created_at": stamp, "updated_at": stamp, "deleted_at": None,
+    }
+    order.update(overrides)
+    return SeededOrder(
+        order=order, order_ref=order["uid"], currency=currency,
+        line_item_refs=[line["uid"] for line in lines],
+        transaction_refs=[m["uid"] for m in order["payment_methods"]],
+        headers={"account": order["account_uid"]},
+        extra=[("order_ids", {"ref": external_ref(order["account_uid"], order["metadata"]["aggregator_order_id"]),
+                              "uid": order["uid"]})] if "aggregator_order_id" in order["metadata"] else [],
+    )
+
+
+SCENARIOS = (
+    Scenario("fire.deuna_paid", "A paid Deuna order with metadata.order_token.",
+             "refund_order -> 200, status CANCELED, payment_status REFUNDED",
+             lambda fake, o: make_order(fake, processor="Deuna", order_token=True, overrides=o), OVERRIDABLE),
+    Scenario("fire.deuna_missing_token", "A paid Deuna order whose metadata lacks order_token.",
+             "refund_order -> 400 missing_order_token, order unchanged",
+             lambda fake, o: make_order(fake, processor="Deuna", order_token=False, overrides=o), OVERRIDABLE),
+    Scenario("fire.card_paid", "A card order paid through Kushki, a processor without refunds.",
+             "refund_order -> 200, status CANCELED, payment_status CANCELED",
+             lambda fake, o: make_order(fake, processor="Kushki", order_token=False, overrides=o), OVERRIDABLE),
+)
