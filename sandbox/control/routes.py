@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from marshmallow import ValidationError
 
 import sandbox
 from sandbox.control.schemas import CLOCK, CREDENTIAL, SCENARIO
 from sandbox.core import ids
 from sandbox.core.clock import isoformat_ms
-from sandbox.core.errors import Kind, SandboxError
+from sandbox.core.errors import Kind, SandboxError, from_validation
 from sandbox.core.provider import Provider, Scenario, load
 from sandbox.core.runtime import runtime
 from sandbox.core.tenancy import current_tenant
@@ -47,6 +48,21 @@ def find_scenario(name: str) -> tuple[Provider, Scenario]:
                        field="name")
 
 
+def _overrides(scenario: Scenario, given: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's overrides, checked against what it allows.
+
+    :raise 400: (VALIDATION) a key the scenario does not allow, or a value of the wrong type.
+    """
+    if scenario.overrides is None:
+        if given:
+            raise SandboxError(Kind.VALIDATION, f"{scenario.name} takes no overrides", field="overrides")
+        return {}
+    try:
+        return scenario.overrides.load(given)
+    except ValidationError as exc:
+        raise from_validation({"overrides": exc.messages}) from None
+
+
 @bp.get("/health")
 def health():
     rt = runtime()
@@ -70,7 +86,7 @@ def list_providers():
 @bp.get("/scenarios")
 def list_scenarios():
     items = [{"name": s.name, "provider": p.key, "description": s.description, "outcome": s.outcome,
-              "overridable": sorted(s.overridable)}
+              "overridable": s.overridable}
              for p in runtime().providers.values() for s in p.scenarios]
     return jsonify(scenarios=items)
 
@@ -80,13 +96,10 @@ def seed_scenario(name: str):
     rt = runtime()
     provider, scenario = find_scenario(name)
     body = _body(SCENARIO)
-    unknown = sorted(set(body["overrides"]) - scenario.overridable)
-    if unknown:
-        raise SandboxError(Kind.VALIDATION, f"cannot override {', '.join(unknown)}; allowed: "
-                           f"{', '.join(sorted(scenario.overridable))}", field=f"overrides.{unknown[0]}")
+    overrides = _overrides(scenario, body["overrides"])
     seed = body["seed"] if body["seed"] is not None else ids.new_seed()
     with ids.seeded_faker(seed) as fake:
-        built = [scenario.build(fake, body["overrides"]) for _ in range(body["count"])]
+        built = [scenario.build(fake, overrides) for _ in range(body["count"])]
     tenant = current_tenant()
     with rt.store.transaction(tenant, provider.key) as tx:
         for seeded in built:
@@ -140,7 +153,7 @@ def register_credential():
     rt = runtime()
     body = _body(CREDENTIAL)
     if body["provider"] not in rt.providers:
-        raise SandboxError(Kind.VALIDATION, f"unknown provider {body['provider']!r}", field="provider")
+        raise SandboxError(Kind.NOT_FOUND, f"unknown provider {body['provider']!r}", field="provider")
     reg = rt.credentials.register(body["provider"], body["credential"], body["tenant"], body["scopes"])
     return jsonify(provider=reg.provider, credential=reg.credential, tenant=reg.tenant,
                    scopes=None if reg.scopes is None else sorted(reg.scopes)), 201

@@ -155,19 +155,19 @@ class HeaderCredential:
             if value[: len(self.prefix)].lower() != self.prefix.lower():
                 raise _unauthenticated(f"{self.header} must be '{self.prefix}<token>'", self.header)
             value = value[len(self.prefix):].strip()
-        if not self.shape.fullmatch(value):
-            raise _unauthenticated(f"malformed credential in {self.header}", self.header)
+        reg = ctx.registry.lookup(ctx.provider, value)
+        if reg is not None:  # registered credentials pass whatever their shape
+            return Principal(reg.tenant, reg.scopes)
         if self.accepts_issued:
             issued = ctx.issuer.lookup(value)
             if issued is not None and issued.provider == ctx.provider:
                 if ctx.now_for(issued.tenant) >= issued.expires_at:  # type: ignore[operator]
                     raise _unauthenticated("access token has expired; log in again", self.header)
                 return Principal(issued.tenant, issued.scopes, issued=True)
-        reg = ctx.registry.lookup(ctx.provider, value)
-        if reg is not None:
-            return Principal(reg.tenant, reg.scopes)
         if ctx.strict:
             raise _unauthenticated(f"unknown credential in {self.header}", self.header)
+        if not self.shape.fullmatch(value):
+            raise _unauthenticated(f"malformed credential in {self.header}", self.header)
         return Principal()
 
 

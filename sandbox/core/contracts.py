@@ -111,11 +111,15 @@ class Contracts:
         spec["servers"] = [{"url": mount or "/"}]
         return spec
 
-    def check(self, selfcheck: SelfCheck, owner: str, operation_id: str, status: int, body: bytes,
+    def check(self, selfcheck: SelfCheck, owner: str, operation_id: str, method: str, status: int, body: bytes,
               content_type: str | None) -> str | None:
-        """Validate one response; record and return the problem (None when it conforms)."""
+        """Validate one response; record and return the problem (None when it conforms).
+
+        Only requests with the operation's own method are checked: Flask's automatic OPTIONS
+        and HEAD answers belong to no operation.
+        """
         op = self.operations.get((owner, operation_id))
-        if op is None:
+        if op is None or op.method != method:
             return None
         key = (owner, operation_id, status)
         problem = None

@@ -60,16 +60,16 @@ class DecimalString(fields.Field):
 
 
 class Text(fields.String):
-    """A string that must not be empty (after trimming) and has a maximum length."""
+    """A string that must not be empty, with an optional maximum length (JSON Schema's minLength 1)."""
 
-    def __init__(self, *, max_length: int = 1024, allow_empty: bool = False, **kwargs) -> None:
+    def __init__(self, *, max_length: int | None = None, allow_empty: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.max_length, self.allow_empty = max_length, allow_empty
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if not self.allow_empty and text.strip() == "":
+        if not self.allow_empty and text == "":
             raise ValidationError("Must not be empty.")
-        if len(text) > self.max_length:
+        if self.max_length is not None and len(text) > self.max_length:
             raise ValidationError(f"Longer than maximum length {self.max_length}.")
         return text

@@ -107,7 +107,8 @@ def finish_request(response: Response) -> Response:
     if rt.settings.validate_responses and request.url_rule is not None and owner:
         operation_id = (request.endpoint or "").rsplit(".", 1)[-1]
         contract = CONTROL_CONTRACT if owner == CONTROL else owner
-        rt.contracts.check(rt.selfcheck, contract, operation_id, response.status_code, response.get_data(),
+        rt.contracts.check(rt.selfcheck, contract, operation_id, request.method, response.status_code,
+                           response.get_data(),
                            response.content_type)
     response.headers["X-Sandbox-Request-Id"] = g.get("trace_id", "")
     if owner:

@@ -44,7 +44,11 @@ class Scenario:
     description: str
     outcome: str
     build: Callable[[Any, Mapping[str, Any]], SeededOrder]
-    overridable: frozenset[str] = frozenset()
+    overrides: Schema | None = None  # what `overrides` may set; unknown keys are refused
+
+    @property
+    def overridable(self) -> list[str]:
+        return sorted(f.data_key or name for name, f in self.overrides.fields.items()) if self.overrides else []
 
 
 @dataclass(frozen=True)
@@ -106,9 +110,9 @@ def authenticate(provider: Provider, scheme: Any) -> Principal:
     return scheme.authenticate(ctx)
 
 
-def operation(*, body: Schema | None = None, headers: Schema | None = None, auth: Any = True,
-              scope: str | None = None) -> Callable:
-    """Wrap a view: auth (401/403), headers and body loading (the provider's validation status).
+def operation(*, body: Schema | None = None, headers: Schema | None = None, path: Schema | None = None,
+              auth: Any = True, scope: str | None = None) -> Callable:
+    """Wrap a view: auth (401/403), then path, headers and body loading (the provider's validation status).
 
     `auth=True` uses the provider's scheme, `False` none, or pass another scheme object.
     The view is called as `view(call, **path_args)`.
@@ -125,6 +129,8 @@ def operation(*, body: Schema | None = None, headers: Schema | None = None, auth
             tenant = tenancy.current_tenant()
             if scope and principal is not None and principal.scopes is not None and scope not in principal.scopes:
                 raise SandboxError(Kind.FORBIDDEN, f"this credential lacks the {scope} scope")
+            if path is not None:
+                path_args = load(path, path_args, provider.validation_status)
             loaded_headers: dict[str, Any] = {}
             if headers is not None:
                 raw = {k.lower(): v for k, v in request.headers.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -12,15 +13,16 @@ from sandbox.core.pipeline import request_info
 from sandbox.core.provider import Call, operation
 from sandbox.core.runtime import runtime
 from sandbox.providers.fire import rules
-from sandbox.providers.fire.schemas import HEADERS, INJECT, LOGIN, REFUND, present_order
+from sandbox.providers.fire.schemas import HEADERS, INJECT, LOGIN, REFUND, REFUND_PATH, present_order
 
 KEY = "fire"
 bp = Blueprint(KEY, __name__)
 
+#: Fire API keys look like pk_live_...; the sandbox also takes pk_test_... (any registered key passes).
+API_KEY = HeaderCredential("x-api-key", shape=re.compile(r"pk_(live|test)_[A-Za-z0-9]{6,128}"))
 #: Login needs only the API key; every other call also needs the bearer token from login.
-LOGIN_AUTH = HeaderCredential("x-api-key")
-AUTH = AllOf((HeaderCredential("Authorization", prefix="Bearer ", shape=JWT, accepts_issued=True),
-              HeaderCredential("x-api-key")))
+LOGIN_AUTH = API_KEY
+AUTH = AllOf((HeaderCredential("Authorization", prefix="Bearer ", shape=JWT, accepts_issued=True), API_KEY))
 
 
 def envelope(data: Any, status: int):
@@ -67,7 +69,7 @@ def inject_order(call: Call):
 
 
 @bp.post("/api/v4/integrations/sales/aggregator/orders/<order_uid>/refund")
-@operation(headers=HEADERS, body=REFUND)
+@operation(path=REFUND_PATH, headers=HEADERS, body=REFUND)
 def refund_order(call: Call, order_uid: str):
     rt = runtime()
     now = rt.clock.now(call.tenant)

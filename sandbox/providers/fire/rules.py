@@ -66,8 +66,8 @@ def inject_order(payload: dict[str, Any], *, account: str, uid: str, now: dateti
         "product": p["product"],
         "type": p["type"],
         "quantity": p["quantity"],
-        "unit_price": _scaled(p["price"]["unit_price"]),
-        "total_price": _scaled(p["price"]["total_price"]),
+        "unit_price": _scaled(p["price"]["unit_price"]["total"]),
+        "total_price": _scaled(p["price"]["total_price"]["total"]),
     } for n, p in enumerate(payload["order"]["products"], start=1)]
     price_fields = ("subtotal_without_taxes", "discount_percentage", "discounts_value",
                     "subtotal_include_discounts", "taxes_percentage", "tax_value", "total")

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from marshmallow import RAISE, Schema, fields
+
 from sandbox.core import money
+from sandbox.core.fields import Text
 from sandbox.core.provider import Scenario, SeededOrder
 from sandbox.providers.fire.rules import external_ref
 from sandbox.providers.fire.schemas import SCALE
@@ -17,7 +20,23 @@ from sandbox.providers.fire.schemas import SCALE
 ACCOUNT = "acc-uid-12345"
 VENDOR = "vendor-uid-abc"
 STORE = "store-uid-xyz"
-OVERRIDABLE = frozenset({"account_uid", "vendor_uid", "store_uid", "order_code", "metadata", "uid"})
+
+
+class Overrides(Schema):
+    """Order fields a scenario caller may set (the account, vendor and store a staging app uses)."""
+
+    class Meta:
+        unknown = RAISE
+
+    uid = Text(max_length=128)
+    account_uid = Text(max_length=128)
+    vendor_uid = Text(max_length=128)
+    store_uid = Text(max_length=128)
+    order_code = Text(max_length=64)
+    metadata = fields.Dict(keys=fields.String())
+
+
+OVERRIDES = Overrides()
 
 
 def make_order(fake: Any, *, processor: str, order_token: bool, overrides: Mapping[str, Any]) -> SeededOrder:
@@ -66,11 +85,11 @@ def make_order(fake: Any, *, processor: str, order_token: bool, overrides: Mappi
 SCENARIOS = (
     Scenario("fire.deuna_paid", "A paid Deuna order with metadata.order_token.",
              "refund_order -> 200, status CANCELED, payment_status REFUNDED",
-             lambda fake, o: make_order(fake, processor="Deuna", order_token=True, overrides=o), OVERRIDABLE),
+             lambda fake, o: make_order(fake, processor="Deuna", order_token=True, overrides=o), OVERRIDES),
     Scenario("fire.deuna_missing_token", "A paid Deuna order whose metadata lacks order_token.",
              "refund_order -> 400 missing_order_token, order unchanged",
-             lambda fake, o: make_order(fake, processor="Deuna", order_token=False, overrides=o), OVERRIDABLE),
+             lambda fake, o: make_order(fake, processor="Deuna", order_token=False, overrides=o), OVERRIDES),
     Scenario("fire.card_paid", "A card order paid through Kushki, a processor without refunds.",
              "refund_order -> 200, status CANCELED, payment_status CANCELED",
-             lambda fake, o: make_order(fake, processor="Kushki", order_token=False, overrides=o), OVERRIDABLE),
+             lambda fake, o: make_order(fake, processor="Kushki", order_token=False, overrides=o), OVERRIDES),
 )

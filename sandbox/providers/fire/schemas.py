@@ -1,13 +1,14 @@
 """Fire's wire shapes: camelCase requests in, snake_case orders out (marshmallow).
 
 Requests ignore unknown fields (Fire documents none as forbidden). Money arrives as decimal
-strings with up to 4 decimals and is stored as integers scaled by 10**4; `OrderOut` renders
-it back as 4-decimal strings, Fire's "external, unscaled" amounts.
+strings with up to 4 decimals inside Fire's price objects (a line's unitPrice and totalPrice
+are price objects too; the stored line keeps their `total`) and is stored as integers scaled
+by 10**4; `OrderOut` renders it back as 4-decimal strings, Fire's "external, unscaled" amounts.
 """
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
 
 from sandbox.core import money
 from sandbox.core.fields import DecimalString, JsonInt, Text
@@ -27,6 +28,10 @@ class Headers(In):
     account = Text(required=True, data_key="account", max_length=128)
 
 
+class RefundPath(In):
+    order_uid = Text(required=True, max_length=128)
+
+
 class LoginIn(In):
     client_id = Text(required=True)
     client_secret = Text(required=True)
@@ -40,27 +45,10 @@ class RefIn(In):
 
 
 class StoreIn(In):
-    id = Text(required=True, max_length=128)
+    id = Text(required=True)
     name = fields.String()
     code = fields.String()
-    vendor_id = Text(required=True, data_key="vendorId", max_length=128)
-
-
-class UnitPriceIn(In):
-    unit_price = DecimalString(required=True, data_key="unitPrice")
-    total_price = DecimalString(required=True, data_key="totalPrice")
-
-
-class ProductIn(In):
-    product_id = Text(required=True, data_key="productId", max_length=128)
-    product = Text(required=True)
-    type = fields.String(load_default="PRODUCT")
-    quantity = JsonInt(required=True, minimum=1, maximum=10000)
-    price = fields.Nested(UnitPriceIn, required=True)
-
-
-class OrderBodyIn(In):
-    products = fields.List(fields.Nested(ProductIn), required=True, validate=validate.Length(min=1))
+    vendor_id = Text(required=True, data_key="vendorId")
 
 
 ZERO = "0"
@@ -77,24 +65,51 @@ class PriceIn(In):
     total = DecimalString(required=True)
 
 
+class LinePriceIn(In):
+    unit_price = fields.Nested(PriceIn, required=True, data_key="unitPrice")
+    total_price = fields.Nested(PriceIn, required=True, data_key="totalPrice")
+
+
+class ProductIn(In):
+    product_id = Text(required=True, data_key="productId")
+    product = Text(required=True)
+    type = fields.String(load_default="PRODUCT")
+    quantity = JsonInt(required=True, minimum=1, maximum=10000)
+    price = fields.Nested(LinePriceIn, required=True)
+
+
+class OrderBodyIn(In):
+    products = fields.List(fields.Nested(ProductIn), required=True, validate=validate.Length(min=1))
+
+
+class ClientIn(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    name = fields.String()
+    last_name = fields.String(data_key="lastName")
+    phone = fields.String()
+    email = fields.String()
+
+
 class PaymentMethodIn(In):
-    processor = Text(required=True, max_length=64)
+    processor = Text(required=True)
     currency_code = fields.String(required=True, data_key="currencyCode", validate=CURRENCY)
-    transaction_status = fields.String(data_key="transactionStatus", load_default="APPROVED")
+    transaction_status = fields.String(data_key="transactionStatus", load_default="PENDING")
     total_bill = DecimalString(required=True, data_key="totalBill")
 
 
 class PaymentsIn(In):
     totals = fields.List(fields.Nested(PriceIn), required=True, validate=validate.Length(min=1))
     shipping_cost = fields.List(fields.Nested(PriceIn), data_key="shippingCost", load_default=list)
-    discounts = fields.List(fields.Raw(), load_default=list)
+    discounts = fields.List(fields.Raw(allow_none=True), load_default=list)
     payment_methods = fields.List(fields.Nested(PaymentMethodIn), required=True, data_key="paymentMethods",
                                   validate=validate.Length(min=1))
 
 
 class MetadataIn(Schema):
     class Meta:
-        unknown = "include"
+        unknown = INCLUDE
 
     order_token = fields.String()
 
@@ -106,7 +121,7 @@ class InjectOrderIn(In):
     channel = fields.Nested(RefIn)
     service = fields.Nested(RefIn)
     selected_shipping_method = fields.String(data_key="selectedShippingMethod")
-    client = fields.Dict()
+    client = fields.Nested(ClientIn)
     store = fields.Nested(StoreIn, required=True)
     order = fields.Nested(OrderBodyIn, required=True)
     shipping_method = fields.Dict(data_key="shippingMethod")
@@ -116,7 +131,7 @@ class InjectOrderIn(In):
 
 class RefundIn(In):
     reason = Text(required=True)
-    vendor_uid = Text(required=True, max_length=128)
+    vendor_uid = Text(required=True)
     payment_method_uid = fields.String()
     email = fields.String()
     customer_uid = fields.String()
@@ -182,6 +197,7 @@ HEADERS = Headers()
 LOGIN = LoginIn()
 INJECT = InjectOrderIn()
 REFUND = RefundIn()
+REFUND_PATH = RefundPath()
 ORDER_OUT = OrderOut()
 
 
