@@ -9,6 +9,7 @@ from flask import Flask, jsonify
 
 from sandbox import core
 from sandbox.control import bp as control_bp
+from sandbox.core import idempotency
 from sandbox.core.auth import CredentialRegistry
 from sandbox.core.contracts import Contracts
 from sandbox.core.journal import Outbox
@@ -29,8 +30,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     providers = {p.key: p for p in PROVIDERS}
     if settings.only is not None and settings.only not in providers:
         raise ValueError(f"--only {settings.only!r}: unknown provider (known: {', '.join(providers)})")
-    store = Store(load_fixtures(settings.fixtures_dir, list(providers)),
-                  {key: p.tables for key, p in providers.items()}, settings.data_dir)
+    keys = {key: {**p.tables, idempotency.TABLE: idempotency.KEY_FIELD} for key, p in providers.items()}
+    store = Store(load_fixtures(settings.fixtures_dir, list(providers)), keys, settings.data_dir)
     rt = Runtime(settings=settings, providers=providers, store=store,
                  contracts=Contracts(settings.contracts_dir, [*providers, CONTROL_CONTRACT]),
                  credentials=CredentialRegistry(settings.data_dir), outbox=Outbox(settings.outbox_limit))

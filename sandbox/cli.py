@@ -58,7 +58,7 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads) 
     signal.signal(signal.SIGTERM, stop)
     mounts = ", ".join(f"{k} at {app.extensions['refund_sandbox'].mount(k) or '/'}"
                        for k in app.extensions["refund_sandbox"].providers if settings.only in (None, k))
-    logging.getLogger("sandbox").info("refund-sandbox serving http://%s:%d (%s; control at /_sandbox)",
+    logging.getLogger("sandbox").info("refund-sandbox serving http://%s:%s (%s; control at /_sandbox)",
                                       settings.host, server.effective_port, mounts)
     try:
         server.run()

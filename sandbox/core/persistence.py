@@ -38,6 +38,10 @@ def atomic_write_json(path: Path, payload: Any) -> None:
     _fsync_dir(path.parent)
 
 
+def _count(data: dict[str, dict]) -> int:
+    return sum(len(table) for tables in data.values() for table in tables.values())
+
+
 class TenantFiles:
     """The snapshot and log of one tenant."""
 
@@ -47,6 +51,7 @@ class TenantFiles:
         self.log = self.dir / "log.jsonl"
         self._handle: Any = None
         self.log_entries = 0
+        self.snapshot_docs = 0  # documents in the snapshot on disk: the log is compacted once it is as long
 
     def exists(self) -> bool:
         return self.snapshot.exists()
@@ -55,6 +60,7 @@ class TenantFiles:
         """(snapshot seq, snapshot data, log entries after the snapshot). Truncates a torn tail."""
         snap = json.loads(self.snapshot.read_text(encoding="utf-8"))
         seq, data = snap["seq"], snap["providers"]
+        self.snapshot_docs = _count(data)
         entries: list[tuple[int, list[Op]]] = []
         if self.log.exists():
             good = 0
@@ -91,6 +97,7 @@ class TenantFiles:
         """Replace the snapshot atomically, then empty the log it supersedes."""
         self.dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.snapshot, {"seq": seq, "providers": data})
+        self.snapshot_docs = _count(data)
         if self._handle is not None:
             self._handle.close()
             self._handle = None

@@ -246,7 +246,7 @@ class Store:
             files.append(seq, ops)
         state.apply(ops, self.keys)
         state.seq = seq
-        if files is not None and files.log_entries >= max(self.compact_min, state.document_count()):
+        if files is not None and files.log_entries >= max(self.compact_min, files.snapshot_docs):
             files.write_snapshot(state.seq, state.raw)
 
     def reset(self, tenant: str) -> None:

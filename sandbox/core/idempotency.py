@@ -1,0 +1,59 @@
+"""Idempotency keys: key -> (payload fingerprint, stored status and body), per tenant and provider.
+
+Providers that document a key (Purple Dot's `id` + `order`, Nuweb's `uuid`) run their
+refund through `run_once` inside the tenant's transaction: the first call does the work
+and stores its answer with the key; a repeat with the same payload gets the stored answer
+back (same status, same body) without doing anything again; a repeat with a different
+payload is a CONFLICT. Because the lookup, the work and the record share one transaction
+under the tenant's lock, concurrent requests with one key produce exactly one refund, and
+a refund that fails stores nothing (it may be retried).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.core.errors import Kind, SandboxError
+from sandbox.core.store import Tx
+
+TABLE = "_idempotency"
+KEY_FIELD = "key"
+
+
+def fingerprint(payload: Any) -> str:
+    """A stable digest of a JSON-shaped payload (key order does not matter)."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+    replayed: bool = False
+
+
+def mismatch_error(key: str) -> SandboxError:
+    return SandboxError(Kind.CONFLICT, f"idempotency key {key!r} was already used with a different payload")
+
+
+def run_once(tx: Tx, key: str, payload: Any, work: Callable[[], tuple[int, Any]],
+             on_mismatch: Callable[[str], SandboxError] = mismatch_error) -> Answer:
+    """Do `work` once per key; replay its answer for the same payload.
+
+    :raise 409: (on_mismatch, CONFLICT by default) the key was used with another payload.
+    Errors raised by `work` propagate and store nothing.
+    """
+    digest = fingerprint(payload)
+    stored = tx.get(TABLE, key)
+    if stored is not None:
+        if stored["fingerprint"] != digest:
+            raise on_mismatch(key)
+        return Answer(stored["status"], stored["body"], replayed=True)
+    status, body = work()
+    tx.put(TABLE, {KEY_FIELD: key, "fingerprint": digest, "status": status, "body": body})
+    return Answer(status, body)

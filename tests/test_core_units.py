@@ -1,0 +1,58 @@
+"""Small core pieces as plain calls: money, the clock, error flattening, settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from sandbox.core import money
+from sandbox.core.clock import Clock, isoformat_ms
+from sandbox.core.errors import from_validation
+from sandbox.settings import Settings
+
+
+@pytest.mark.parametrize("text, scaled", [("8.99", 89900), ("10.7150", 107150), ("0", 0), ("-1.5", -15000),
+                                          ("0.00005", 0), ("0.00015", 2)])
+def test_decimal_strings_scale_without_floats(text, scaled):
+    assert money.to_scaled(text, 4) == scaled
+
+
+@pytest.mark.parametrize("bad", ["1e3", "1,5", "", " 1", "NaN", "1.2.3"])
+def test_only_plain_decimals_parse(bad):
+    with pytest.raises(ValueError):
+        money.parse(bad)
+
+
+def test_scaled_integers_render_fixed_point_and_refuse_floats():
+    assert money.format_scaled(89900, 4) == "8.9900" and money.format_scaled(-5, 2) == "-0.05"
+    assert money.from_scaled(1207920, 4) == Decimal("120.7920")
+    with pytest.raises(TypeError):
+        money.from_scaled(1.5, 2)  # type: ignore[arg-type]
+
+
+def test_clock_moves_per_tenant():
+    clock = Clock()
+    before = clock.now("a")
+    clock.advance("a", 3600)
+    assert (clock.now("a") - before).total_seconds() >= 3600
+    assert (clock.now("b") - before).total_seconds() < 60
+    clock.reset("a")
+    assert clock.offset("a").total_seconds() == 0
+    assert isoformat_ms(datetime(2026, 3, 30, 12, 5, 0, 123456, tzinfo=UTC)) == "2026-03-30T12:05:00.123Z"
+
+
+def test_validation_messages_name_the_first_nested_field():
+    err = from_validation({"payments": {"totals": {0: {"total": ["Not a valid amount."]}}}}, status=422)
+    assert (err.status, err.field) == (422, "payments.totals.0.total")
+    assert err.message == "payments.totals.0.total: Not a valid amount."
+
+
+def test_settings_from_environment_then_overrides(tmp_path: Path):
+    env = {"REFUND_SANDBOX_PORT": "9090", "REFUND_SANDBOX_STRICT_AUTH": "true", "REFUND_SANDBOX_ONLY": "fire",
+           "REFUND_SANDBOX_DATA_DIR": str(tmp_path)}
+    settings = Settings.load(env=env, port=7070)
+    assert (settings.port, settings.strict_auth, settings.only, settings.data_dir) == (7070, True, "fire", tmp_path)
+    assert (settings.contracts_dir / "fire.openapi.yaml").exists()

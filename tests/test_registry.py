@@ -1,0 +1,75 @@
+"""The two join keys agree: provider key (folder, mount, contract, fixtures, scenarios) and
+operationId (contract operation, view name). And every documented (operation, status) pair
+was produced by some test and validated against its contract."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from sandbox.providers import PROVIDERS
+
+from conftest import APPS, PRODUCED, ROOT
+
+KEYS = [p.key for p in PROVIDERS]
+
+
+def contract(name: str) -> dict:
+    return yaml.safe_load((ROOT / "contracts" / f"{name}.openapi.yaml").read_text())
+
+
+def operation_ids(spec: dict) -> set[str]:
+    return {op["operationId"] for item in spec["paths"].values() for op in item.values()
+            if isinstance(op, dict) and "operationId" in op}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS, ids=KEYS)
+def test_provider_has_its_files(provider):
+    assert (ROOT / "sandbox" / "providers" / provider.key / "__init__.py").exists()
+    assert (ROOT / "contracts" / f"{provider.key}.openapi.yaml").exists(), f"contracts/{provider.key}.openapi.yaml"
+    assert (ROOT / "fixtures" / f"{provider.key}.json").exists(), f"fixtures/{provider.key}.json"
+    assert provider.scenarios, f"{provider.key} has no scenarios"
+    assert all(s.name.startswith(provider.key + ".") for s in provider.scenarios)
+    assert provider.blueprint.name == provider.key
+
+
+@pytest.mark.parametrize("provider", PROVIDERS, ids=KEYS)
+def test_contract_operations_and_views_agree(provider, app):
+    views = {rule.endpoint.split(".", 1)[1] for rule in app.url_map.iter_rules()
+             if rule.endpoint.startswith(provider.key + ".")}
+    documented = operation_ids(contract(provider.key))
+    assert documented - views == set(), f"operations without a view: {documented - views}"
+    assert views - documented == set(), f"views without an operation: {views - documented}"
+
+
+def test_control_plane_views_and_operations_agree(app):
+    views = {rule.endpoint.split(".", 1)[1] for rule in app.url_map.iter_rules()
+             if rule.endpoint.startswith("_sandbox.")}
+    assert views == operation_ids(contract("control"))
+
+
+@pytest.mark.parametrize("provider", PROVIDERS, ids=KEYS)
+def test_fixture_documents_carry_their_keys(provider):
+    fixtures = json.loads((ROOT / "fixtures" / f"{provider.key}.json").read_text())
+    assert set(fixtures) <= set(provider.tables), f"fixture tables not declared: {set(fixtures) - set(provider.tables)}"
+    assert fixtures.get(provider.order_table), "fixtures hold at least one order"
+    for table, docs in fixtures.items():
+        key_field = provider.tables[table]
+        for doc_id, doc in docs.items():
+            assert doc_id.isdigit()
+            if key_field:
+                assert isinstance(doc.get(key_field), str), f"{table}/{doc_id} lacks its key {key_field}"
+
+
+@pytest.mark.run_last
+def test_every_documented_status_is_produced():
+    """Runs after everything else: each (operation, status) a contract documents was answered
+    at least once during this session and that answer matched the contract."""
+    assert APPS, "no app was built"
+    documented = APPS[0].extensions["refund_sandbox"].contracts.documented()
+    for app in APPS:
+        PRODUCED.update(app.extensions["refund_sandbox"].selfcheck.seen)
+    missing = sorted(documented - PRODUCED)
+    assert not missing, f"documented but never produced and validated: {missing}"
