@@ -15,6 +15,7 @@ import pytest
 from sandbox.core import persistence, tables
 from sandbox.core.persistence import TenantFiles
 from sandbox.core.store import Store
+
 from conftest import FIRE_DEUNA, FIRE_LOGIN, FIRE_REFUND, LOGIN_BODY, fire_headers, tracked_app
 
 KEYS = {"shop": {"orders": "ref", "refunds": None}}
@@ -272,7 +273,7 @@ def test_compaction_writes_a_snapshot_shrinks_the_log_and_keeps_every_write(tmp_
     for n in range(20):
         with store.transaction("t", "shop") as tx:
             tx.insert("refunds", {"n": n})
-            assert_tenant_files_load(tmp_path, "t")
+        assert_tenant_files_load(tmp_path, "t")
     snapshot = json.loads((tmp_path / "tenants" / "t" / "snapshot.json").read_text(encoding="utf-8"))
     assert snapshot["seq"] > 0  # at least one compaction happened, not just the initial snapshot
     assert 0 < len(snapshot["providers"]["shop"]["refunds"]) <= 20
@@ -523,7 +524,7 @@ def test_http_invalid_tenant_is_a_400_in_fires_format_and_changes_nothing(tmp_pa
             assert body["pathname"] == FIRE_REFUND.format(uid=FIRE_DEUNA).removeprefix("/fire")
             assert {"method", "traceId", "duration", "isArray"} <= set(body)
         login = client.post(FIRE_LOGIN, json=LOGIN_BODY, headers={
-            "x-api-key": "k", "x-client-channel": "integration", "account": "acc-uid-12345",
+            "x-api-key": "pk_test_sandbox01", "x-client-channel": "integration", "account": "acc-uid-12345",
             "X-Sandbox-Tenant": "../x"})
         assert login.status_code == 400 and login.get_json()["error"]["code"] == "validation_error"
         control = client.post("/_sandbox/reset", headers={"X-Sandbox-Tenant": "../x"})
