@@ -7,9 +7,8 @@ staging app configured with those values can address them without changes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
 from datetime import UTC, datetime
+from typing import Any
 
 from marshmallow import RAISE, Schema, fields
 
