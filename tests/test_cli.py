@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from sandbox.cli import main
+from sandbox.providers import PROVIDERS
 
 from conftest import FIRE_ACCOUNT, FIRE_DEUNA, FIRE_REFUND, LOGIN_BODY
 
@@ -152,7 +153,7 @@ def test_serve_answers_health_and_logs_one_line_per_request(tmp_path):
         server.start()
         status, health = server.request("GET", "/_sandbox/health")
         assert status == 200
-        assert health["status"] == "ok" and health["providers"] == ["fire"]
+        assert health["status"] == "ok" and health["providers"] == sorted(p.key for p in PROVIDERS)
         assert server.request("GET", "/fire/no/such/route")[0] == 404
         assert server.request("POST", "/_sandbox/reset")[0] == 200
         assert server.request("DELETE", "/_sandbox/health")[0] == 405

@@ -25,18 +25,23 @@ CONTRACTS = sorted((ROOT / "contracts").glob("*.openapi.yaml"))
 SEED = 20261123
 MAX_EXAMPLES = 25
 
-#: Per contract: the statuses that count as refusing a schema-violating request.
-REJECTION = {
-    "fire": ["400", "401", "405"],
-    "control": ["400", "404", "405"],
-}
+#: Schemathesis's own default for schema-valid requests.
+POSITIVE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 
 
-def _config(owner: str):
+def _config(path: Path):
+    """Each contract says, in `info`, how its API refuses malformed requests
+    (`x-sandbox-rejection-statuses`: nothing lenient like 404 or 5xx unless the API really
+    answers so) and which statuses a well-formed request can get from a business rule
+    (`x-sandbox-rule-statuses`, e.g. Purple Dot's CURRENCY_MISMATCH 400)."""
+    info = yaml.safe_load(path.read_text())["info"]
+    rejection = [str(s) for s in info["x-sandbox-rejection-statuses"]]
+    positive = POSITIVE_DEFAULT + [str(s) for s in info["x-sandbox-rule-statuses"]]
     return schemathesis.Config.from_dict({
         "seed": SEED,
         "generation": {"max-examples": MAX_EXAMPLES, "database": "none", "deterministic": True},
-        "checks": {"negative_data_rejection": {"expected-statuses": REJECTION.get(owner, ["400", "404", "422"])}},
+        "checks": {"negative_data_rejection": {"expected-statuses": rejection},
+                   "positive_data_acceptance": {"expected-statuses": positive}},
     })
 
 
@@ -45,8 +50,7 @@ CLIENT = APP.test_client()
 
 
 def _load(path: Path):
-    owner = path.name.split(".")[0]
-    schema = schemathesis.openapi.from_path(path, config=_config(owner))
+    schema = schemathesis.openapi.from_path(path, config=_config(path))
     schema.app = APP
     return schema
 

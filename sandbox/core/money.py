@@ -42,3 +42,33 @@ def from_scaled(scaled: int, places: int) -> Decimal:
 def format_scaled(scaled: int, places: int) -> str:
     """Integer scaled by 10**places -> fixed-point string ("8.9900" for 89900 at 4 places)."""
     return f"{from_scaled(scaled, places):.{places}f}"
+
+
+#: ISO 4217 minor-unit exponents other than the usual 2.
+EXPONENTS = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0, "RWF": 0,
+    "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}
+
+
+def exponent(currency: str) -> int:
+    """Decimals of the currency's minor unit (USD 2, JPY 0, KWD 3)."""
+    return EXPONENTS.get(currency, 2)
+
+
+def to_minor(amount: Decimal | str, currency: str) -> int:
+    """An amount in the currency's minor units, refusing more decimals than the currency has.
+
+    :raise ValueError: not a plain decimal, or too precise for the currency ("1.234" USD).
+    """
+    value = parse(amount) if isinstance(amount, str) else amount
+    places = exponent(currency)
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        raise ValueError(f"{currency} amounts have at most {places} decimals")
+    return to_scaled(value, places)
+
+
+def format_minor(minor: int, currency: str) -> str:
+    """Minor units as the currency's decimal string (2500 USD -> "25.00", 1200 JPY -> "1200")."""
+    return format_scaled(minor, exponent(currency))

@@ -1,7 +1,8 @@
 """PROVIDERS: the one list of providers. A sixth provider is one more line here."""
 
-from sandbox.providers import fire
+from sandbox.providers import fire, purpledot
 
 PROVIDERS = (
     fire.PROVIDER,
+    purpledot.PROVIDER,
 )

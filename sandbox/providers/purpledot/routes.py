@@ -1,0 +1,37 @@
+"""Purple Dot's HTTP surface: POST /admin/api/v1/refund, idempotent on (id, order)."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, jsonify
+
+from sandbox.core import idempotency, ids
+from sandbox.core.auth import HeaderCredential
+from sandbox.core.provider import Call, operation
+from sandbox.core.runtime import runtime
+from sandbox.providers.purpledot import errors, rules
+from sandbox.providers.purpledot.schemas import REFUND
+
+KEY = "purpledot"
+bp = Blueprint(KEY, __name__)
+
+#: Purple Dot publishes no token format: 24-128 of [A-Za-z0-9_] counts as well-formed.
+AUTH = HeaderCredential("X-Purple-Dot-Access-Token", shape=re.compile(r"[A-Za-z0-9_]{24,128}"))
+
+
+@bp.post("/admin/api/v1/refund")
+@operation(body=REFUND)
+def refund(call: Call):
+    request = rules.parse_request(call.body)
+    rt = runtime()
+    now = rt.clock.now(call.tenant)
+    with rt.store.transaction(call.tenant, KEY) as tx:
+        def work():
+            outcome = rules.refund(tx.get("orders", request.order), request, refund_id=ids.new_uuid(), now=now)
+            tx.put("orders", outcome.order)
+            tx.insert("refunds", outcome.refund)
+            return 200, rules.response_body(request, outcome)
+
+        answer = idempotency.run_once(tx, rules.idempotency_key(request), call.body, work, errors.mismatch)
+    return jsonify(answer.body), answer.status
