@@ -342,8 +342,8 @@ def test_seed_offline_is_deterministic_and_served_afterwards(tmp_path):
 def test_seed_is_reproducible_later(tmp_path, monkeypatch):
     """`--seed`: "Same seed, same orders." -- also when the second run comes an hour later.
 
-    Fails today: scenarios.make_order stamps created_at with fake.date_time_between("-30d", "-1d"),
-    which is relative to the wall clock, so a replay with the same seed yields other timestamps.
+    Guards against dating scenario orders relative to the wall clock (as Faker's
+    date_time_between("-30d", ...) does): a replay with the same seed would get other timestamps.
     """
     import faker.providers.date_time as faker_dates
 

@@ -12,6 +12,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 _faker_lock = threading.Lock()
@@ -46,3 +47,13 @@ def seeded_faker(seed: int) -> Iterator[Any]:
             _faker = Faker("en_US")
         _faker.seed_instance(seed)
         yield _faker
+
+
+#: Scenario orders are dated inside a fixed window, not relative to today, so one seed
+#: builds the same orders on any day.
+SCENARIO_WINDOW = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 10, 31, tzinfo=UTC))
+
+
+def scenario_timestamp(fake: Any) -> str:
+    """A seeded moment inside SCENARIO_WINDOW, as "2026-03-30T12:00:00.000Z"."""
+    return fake.date_time_between_dates(*SCENARIO_WINDOW).strftime("%Y-%m-%dT%H:%M:%S.000Z")

@@ -7,21 +7,16 @@ staging app configured with those values can address them without changes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import RAISE, Schema, fields
 
-from sandbox.core import money
+from sandbox.core import ids, money
 from sandbox.core.fields import Text
 from sandbox.core.provider import Scenario, SeededOrder
 from sandbox.providers.fire.rules import external_ref
 from sandbox.providers.fire.schemas import SCALE
 
-#: Orders are dated inside a fixed window, not relative to today, so a seed builds the same
-#: orders on any day.
-WINDOW_START = datetime(2026, 1, 1, tzinfo=UTC)
-WINDOW_END = datetime(2026, 10, 31, tzinfo=UTC)
 ACCOUNT = "acc-uid-12345"
 VENDOR = "vendor-uid-abc"
 STORE = "store-uid-xyz"
@@ -58,7 +53,7 @@ def make_order(fake: Any, *, processor: str, order_token: bool, overrides: Mappi
         subtotal += unit * quantity
     tax = subtotal * 12 // 100
     total = subtotal + tax
-    stamp = fake.date_time_between_dates(WINDOW_START, WINDOW_END).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    stamp = ids.scenario_timestamp(fake)
     metadata: dict[str, Any] = {"aggregator_order_id": f"AGG-{fake.random_int(100000, 999999)}"}
     if order_token:
         metadata["order_token"] = fake.sha1()[:24]

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import RAISE, Schema, validate
 
-from sandbox.core import money
+from sandbox.core import ids, money
 from sandbox.core.fields import Text
 from sandbox.core.provider import Scenario, SeededOrder
-
-#: A fixed window, so one seed builds the same orders on any day.
-WINDOW_START = datetime(2026, 1, 1, tzinfo=UTC)
-WINDOW_END = datetime(2026, 10, 31, tzinfo=UTC)
 
 
 class Overrides(Schema):
@@ -53,7 +48,7 @@ def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrde
             "unit_price": unit_price, "unit_total": unit_price + unit_price // 10,  # 10 % tax
             "refunded_quantity": 0,
         })
-    stamp = fake.date_time_between_dates(WINDOW_START, WINDOW_END).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    stamp = ids.scenario_timestamp(fake)
     order = {
         "order": order_id,
         "order_number": overrides.get("order_number") or f"#{fake.random_int(1000, 99999)}",
