@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import site
 import sys
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +65,6 @@ class Settings:
             if values.get(name) is not None:
                 values[name] = Path(values[name])
         return cls(**values)
-
-    def with_(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
 
 
 def _convert(name: str, raw: str) -> Any:

@@ -34,7 +34,6 @@ class Principal:
 
     tenant: str | None = None
     scopes: frozenset[str] | None = None
-    issued: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,7 +162,7 @@ class HeaderCredential:
             if issued is not None and issued.provider == ctx.provider:
                 if ctx.now_for(issued.tenant) >= issued.expires_at:  # type: ignore[operator]
                     raise _unauthenticated("access token has expired; log in again", self.header)
-                return Principal(issued.tenant, issued.scopes, issued=True)
+                return Principal(issued.tenant, issued.scopes)
         if ctx.strict:
             raise _unauthenticated(f"unknown credential in {self.header}", self.header)
         if not self.shape.fullmatch(value):
@@ -181,4 +180,4 @@ class AllOf:
         principals = [scheme.authenticate(ctx) for scheme in self.schemes]
         tenant = next((p.tenant for p in principals if p.tenant is not None), None)
         scopes = next((p.scopes for p in principals if p.scopes is not None), None)
-        return Principal(tenant, scopes, issued=any(p.issued for p in principals))
+        return Principal(tenant, scopes)

@@ -87,10 +87,6 @@ class Call:
     body: dict[str, Any] | None
 
 
-def current_provider() -> Provider | None:
-    return g.get("provider")
-
-
 def load(schema: Schema, data: Any, status: int) -> dict[str, Any]:
     """marshmallow load; a ValidationError becomes a SandboxError naming the first bad field."""
     try:

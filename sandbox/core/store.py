@@ -92,9 +92,6 @@ class TenantState:
             if self._next_id.get(ident, 0) <= doc_id:
                 self._next_id[ident] = doc_id + 1
 
-    def document_count(self) -> int:
-        return sum(len(t) for tables in self.raw.values() for t in tables.values())
-
 
 class Tx:
     """A transaction on one provider's tables of one tenant. Reads see staged writes."""
@@ -146,9 +143,6 @@ class Tx:
             docs = [staged.pop(str(d[key_field]), d) for d in docs]
             docs = [d for d in docs if d is not None] + [clone(d) for d in staged.values() if d is not None]
         return docs + [clone(d) for t, d in self._inserts if t == table]
-
-    def count(self, table: str) -> int:
-        return len(self._state.table_raw(self.provider, table))
 
     def ops(self) -> list[list]:
         """The staged writes as [provider, table, doc_id, doc|None], ids allocated now."""
