@@ -19,7 +19,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 from schemathesis.checks import not_a_server_error
 
-from conftest import LOGIN_BODY, ROOT, tracked_app
+from conftest import ROOT, tracked_app
 
 CONTRACTS = sorted((ROOT / "contracts").glob("*.openapi.yaml"))
 SEED = 20261123
@@ -58,27 +58,32 @@ def _load(path: Path):
 SCHEMAS = {path.name.split(".")[0]: _load(path) for path in CONTRACTS}
 
 
-def _fire_token() -> str:
-    headers = {"x-api-key": "pk_test_schemathesis", "x-client-channel": "integration", "account": "acc-uid-12345"}
-    response = CLIENT.post("/fire/api/authentication/login", json=LOGIN_BODY, headers=headers)
-    assert response.status_code == 201
-    return response.get_json()["accessToken"]
+#: One credential registered for every provider (with every scope): registered credentials
+#: pass whatever their shape, so it serves each contract's security schemes as declared.
+CREDENTIAL = "contract-tests-credential"
+for _key in SCHEMAS:
+    if _key != "control":
+        assert CLIENT.post("/_sandbox/credentials", json={"provider": _key, "credential": CREDENTIAL,
+                                                          "tenant": "default"}).status_code == 201
 
 
 @schemathesis.auth()
 class ContractAuth:
-    """Valid credentials for whatever security scheme the operation declares."""
+    """Put the registered credential wherever the operation's declared security schemes say."""
 
     def get(self, case, ctx):
-        return {"bearer": _fire_token(), "apiKey": "pk_test_schemathesis"}
+        return CREDENTIAL
 
     def set(self, case, data, ctx):
-        declared = {name for requirement in case.operation.definition.raw.get("security", []) for name in requirement}
+        schemes = case.operation.schema.raw_schema.get("components", {}).get("securitySchemes", {})
         case.headers = dict(case.headers or {})
-        if "bearerAuth" in declared:
-            case.headers["Authorization"] = f"Bearer {data['bearer']}"
-        if "apiKey" in declared:
-            case.headers["x-api-key"] = data["apiKey"]
+        for requirement in case.operation.definition.raw.get("security", []):
+            for name in requirement:
+                scheme = schemes[name]
+                if scheme["type"] == "http" and scheme["scheme"].lower() == "bearer":
+                    case.headers["Authorization"] = f"Bearer {data}"
+                elif scheme["type"] == "apiKey" and scheme["in"] == "header":
+                    case.headers[scheme["name"]] = data
 
 
 def _documented_5xx(case) -> bool:

@@ -59,8 +59,10 @@ def test_fixture_documents_carry_their_keys(provider):
         key_field = provider.tables[table]
         for doc_id, doc in docs.items():
             assert doc_id.isdigit()
-            if key_field:
-                assert isinstance(doc.get(key_field), str), f"{table}/{doc_id} lacks its key {key_field}"
+            if key_field:  # the store indexes by str(key): strings, or integers as in Nuweb's ids
+                key = doc.get(key_field)
+                assert isinstance(key, (str, int)) and not isinstance(key, bool), \
+                    f"{table}/{doc_id} lacks its key {key_field}"
 
 
 @pytest.mark.run_last

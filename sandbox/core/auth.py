@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import re
 import secrets
@@ -25,6 +26,7 @@ from pathlib import Path
 from sandbox.core.errors import Kind, SandboxError
 
 ANY_TOKEN = re.compile(r"[\x21-\x7e]{1,512}")
+SANCTUM = re.compile(r"[0-9]{1,12}\|[A-Za-z0-9]{40,80}")
 JWT = re.compile(r"[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}")
 
 
@@ -49,7 +51,7 @@ class IssuedToken:
     provider: str
     tenant: str
     scopes: frozenset[str] | None
-    expires_at: datetime
+    expires_at: datetime | None  # None: never expires
 
 
 class CredentialRegistry:
@@ -98,16 +100,24 @@ class TokenIssuer:
         self._secret = secrets.token_bytes(32)
         self._tokens: dict[str, IssuedToken] = {}
         self._lock = threading.Lock()
+        self._serial = itertools.count(1)
 
     def issue(self, provider: str, tenant: str, scopes: frozenset[str] | None, subject: str,
-              now: datetime, ttl_seconds: int) -> tuple[str, IssuedToken]:
-        expires = now + timedelta(seconds=ttl_seconds)
-        header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-        claims = {"sub": subject, "iat": int(now.timestamp()), "exp": int(expires.timestamp()),
-                  "jti": secrets.token_hex(8), "iss": f"refund-sandbox/{provider}"}
-        payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
-        signature = _b64(hmac.new(self._secret, f"{header}.{payload}".encode(), hashlib.sha256).digest())
-        token = f"{header}.{payload}.{signature}"
+              now: datetime, ttl_seconds: int | None, style: str = "jwt") -> tuple[str, IssuedToken]:
+        """A new token for `tenant`: an HS256 JWT (style "jwt"), or a Laravel Sanctum personal
+        access token `<id>|<48 letters and digits>` (style "sanctum"). ttl None: never expires."""
+        expires = None if ttl_seconds is None else now + timedelta(seconds=ttl_seconds)
+        if style == "sanctum":
+            alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+            token = f"{next(self._serial)}|" + "".join(secrets.choice(alphabet) for _ in range(48))
+        else:
+            header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+            claims = {"sub": subject, "iat": int(now.timestamp()),
+                      "exp": int(expires.timestamp()) if expires else None,
+                      "jti": secrets.token_hex(8), "iss": f"refund-sandbox/{provider}"}
+            payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+            signature = _b64(hmac.new(self._secret, f"{header}.{payload}".encode(), hashlib.sha256).digest())
+            token = f"{header}.{payload}.{signature}"
         issued = IssuedToken(provider, tenant, scopes, expires)
         with self._lock:
             self._tokens[token] = issued
@@ -160,7 +170,7 @@ class HeaderCredential:
         if self.accepts_issued:
             issued = ctx.issuer.lookup(value)
             if issued is not None and issued.provider == ctx.provider:
-                if ctx.now_for(issued.tenant) >= issued.expires_at:  # type: ignore[operator]
+                if issued.expires_at is not None and ctx.now_for(issued.tenant) >= issued.expires_at:  # type: ignore[operator]
                     raise _unauthenticated("access token has expired; log in again", self.header)
                 return Principal(issued.tenant, issued.scopes)
         if ctx.strict:

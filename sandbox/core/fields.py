@@ -73,3 +73,17 @@ class Text(fields.String):
         if self.max_length is not None and len(text) > self.max_length:
             raise ValidationError(f"Longer than maximum length {self.max_length}.")
         return text
+
+
+class JsonBool(fields.Field):
+    """A JSON boolean: true or false only (not 1, "true" or "on", which marshmallow's Boolean takes)."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {"invalid": "Not a valid boolean."}
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value

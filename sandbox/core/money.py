@@ -72,3 +72,21 @@ def to_minor(amount: Decimal | str, currency: str) -> int:
 def format_minor(minor: int, currency: str) -> str:
     """Minor units as the currency's decimal string (2500 USD -> "25.00", 1200 JPY -> "1200")."""
     return format_scaled(minor, exponent(currency))
+
+
+def allocate(total: int, weights: list[int]) -> list[int]:
+    """Split `total` minor units in proportion to `weights`, exactly (largest remainder).
+
+    Each part is floor(total * w / sum(w)); the units left over go one each to the parts
+    with the largest remainders, ties to the earlier part. The parts always add up to
+    `total`, and no part exceeds its weight while total <= sum(weights).
+    """
+    weight_sum = sum(weights)
+    if total == 0 or weight_sum == 0:
+        return [0] * len(weights)
+    parts = [total * w // weight_sum for w in weights]
+    remainders = [total * w % weight_sum for w in weights]
+    left = total - sum(parts)
+    for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:
+        parts[index] += 1
+    return parts

@@ -85,6 +85,7 @@ class Call:
     principal: Principal | None
     headers: dict[str, Any]
     body: dict[str, Any] | None
+    query: dict[str, Any] = field(default_factory=dict)
 
 
 def load(schema: Schema, data: Any, status: int) -> dict[str, Any]:
@@ -107,8 +108,9 @@ def authenticate(provider: Provider, scheme: Any) -> Principal:
 
 
 def operation(*, body: Schema | None = None, headers: Schema | None = None, path: Schema | None = None,
-              auth: Any = True, scope: str | None = None) -> Callable:
-    """Wrap a view: auth (401/403), then path, headers and body loading (the provider's validation status).
+              query: Schema | None = None, auth: Any = True, scope: str | None = None) -> Callable:
+    """Wrap a view: auth (401/403), then path, query, headers and body loading (the provider's
+    validation status). The loaded query string is passed as `call.query`.
 
     `auth=True` uses the provider's scheme, `False` none, or pass another scheme object.
     The view is called as `view(call, **path_args)`.
@@ -127,6 +129,7 @@ def operation(*, body: Schema | None = None, headers: Schema | None = None, path
                 raise SandboxError(Kind.FORBIDDEN, f"this credential lacks the {scope} scope")
             if path is not None:
                 path_args = load(path, path_args, provider.validation_status)
+            loaded_query = load(query, request.args.to_dict(), provider.validation_status) if query else {}
             loaded_headers: dict[str, Any] = {}
             if headers is not None:
                 raw = {k.lower(): v for k, v in request.headers.items()}
@@ -138,7 +141,7 @@ def operation(*, body: Schema | None = None, headers: Schema | None = None, path
                     raise SandboxError(Kind.VALIDATION, "request body must be a JSON object",
                                        status=provider.validation_status, field="body")
                 loaded_body = load(body, document, provider.validation_status)
-            return view(Call(provider, tenant, principal, loaded_headers, loaded_body), **path_args)
+            return view(Call(provider, tenant, principal, loaded_headers, loaded_body, loaded_query), **path_args)
 
         wrapper.is_operation = True  # type: ignore[attr-defined]
         return wrapper

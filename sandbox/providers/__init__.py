@@ -1,8 +1,9 @@
 """PROVIDERS: the one list of providers. A sixth provider is one more line here."""
 
-from sandbox.providers import fire, purpledot
+from sandbox.providers import fire, nuweb, purpledot
 
 PROVIDERS = (
     fire.PROVIDER,
     purpledot.PROVIDER,
+    nuweb.PROVIDER,
 )

@@ -1,0 +1,18 @@
+"""Nuweb Group API v1: login, refund an order (refund, balance refund, cancellation), read an order."""
+
+from sandbox.core.provider import Provider
+from sandbox.providers.nuweb import errors, routes, scenarios
+from sandbox.providers.nuweb.schemas import present_order
+
+PROVIDER = Provider(
+    key=routes.KEY,
+    name="Nuweb Group API v1",
+    blueprint=routes.bp,
+    auth=routes.AUTH,
+    render_error=errors.render,
+    tables={"orders": "id", "baskets": "basketId", "references": "reference", "sequences": "name",
+            "refunds": None},
+    present_order=present_order,
+    scenarios=scenarios.SCENARIOS,
+    validation_status=422,
+)

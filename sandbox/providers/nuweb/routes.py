@@ -1,0 +1,96 @@
+"""Nuweb's HTTP surface: POST /v1/login, POST /v1/orders/refund, GET /v1/order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from sandbox.core import idempotency, tenancy
+from sandbox.core.auth import SANCTUM, HeaderCredential
+from sandbox.core.provider import Call, operation
+from sandbox.core.runtime import runtime
+from sandbox.core.store import Tx
+from sandbox.providers.nuweb import rules
+from sandbox.providers.nuweb.errors import invalid, not_found
+from sandbox.providers.nuweb.schemas import LOGIN, ORDER_QUERY, REFUND
+
+KEY = "nuweb"
+bp = Blueprint(KEY, __name__)
+AUTH = HeaderCredential("Authorization", prefix="Bearer ", shape=SANCTUM, accepts_issued=True)
+FIRST_TRANSACTION_ID = 90001
+
+
+def find_order(tx: Tx, order_id: int | None = None, reference: str | None = None) -> dict[str, Any]:
+    """By reference (it wins), else by order id, else by basket id (interchangeable).
+
+    :raise 404: no such order in this tenant.
+    """
+    if reference is not None:
+        hit = tx.get("references", reference)
+        order = tx.get("orders", hit["orderId"]) if hit else None
+        if order is None:
+            raise not_found("Order", reference)
+        return order
+    order = tx.get("orders", order_id)
+    if order is None:
+        basket = tx.get("baskets", order_id)
+        order = tx.get("orders", basket["orderId"]) if basket else None
+    if order is None:
+        raise not_found("Order", order_id)
+    return order
+
+
+@bp.post("/v1/login")
+@operation(auth=False, body=LOGIN)
+def login(call: Call):
+    """Any email and password pass, unless --strict-auth: then the email must be registered."""
+    rt = runtime()
+    email = call.body["email"]
+    registered = rt.credentials.lookup(KEY, email)
+    if registered is None and rt.settings.strict_auth:
+        raise invalid("email", "The provided credentials are incorrect.")
+    tenant = call.tenant if tenancy.HEADER in request.headers or registered is None else registered.tenant
+    token, _ = rt.tokens.issue(KEY, tenant, registered.scopes if registered else None, subject=email,
+                               now=rt.clock.now(tenant), ttl_seconds=None, style="sanctum")
+    return jsonify(token=token), 200
+
+
+@bp.post("/v1/orders/refund")
+@operation(body=REFUND, scope="orders:refund")
+def refund_order(call: Call):
+    rt = runtime()
+    body = call.body
+    now = rt.clock.now(call.tenant)
+    done: list[rules.Outcome] = []
+    with rt.store.transaction(call.tenant, KEY) as tx:
+        order = find_order(tx, body["order_id"])
+
+        def work():
+            sequence = tx.get("sequences", "transaction") or {"name": "transaction", "next": FIRST_TRANSACTION_ID}
+            outcome = rules.refund_order(order, body, now=now, next_transaction_id=sequence["next"])
+            if outcome.refund is not None:
+                tx.put("orders", outcome.order)
+                tx.insert("refunds", outcome.refund)
+                tx.put("sequences", {**sequence, "next": sequence["next"] + len(outcome.refund["transactions"])})
+            done.append(outcome)
+            return 200, rules.response_body(outcome.order, outcome.refund_value)
+
+        if body["uuid"] and body["type"] != "cancellation":
+            # Nuweb returns the existing transaction for a known uuid, whatever the new payload
+            answer = idempotency.run_once(tx, f"uuid\x1f{body['uuid']}", None, work)
+        else:
+            answer = idempotency.Answer(*work())
+    if done and done[0].notification is not None:
+        rt.outbox.record(call.tenant, KEY, "customer.refund_notification", done[0].notification, now)
+    return jsonify(answer.body), answer.status
+
+
+@bp.get("/v1/order")
+@operation(query=ORDER_QUERY, scope="orders:read")
+def get_order(call: Call):
+    rt = runtime()
+    query = call.query
+    order = rt.store.read(call.tenant, KEY, lambda tx: find_order(tx, query.get("order_id"),
+                                                                   query.get("order_reference")))
+    return jsonify(order), 200
