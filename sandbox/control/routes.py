@@ -165,5 +165,9 @@ def advance_clock():
     body = _body(CLOCK)
     tenant = current_tenant()
     now = rt.clock.advance(tenant, body["seconds"])
+    for provider in rt.providers.values():
+        if provider.on_clock is not None:
+            with rt.store.transaction(tenant, provider.key) as tx:
+                provider.on_clock(tx, now)
     return jsonify(tenant=tenant, now=isoformat_ms(now),
                    offset_seconds=int(rt.clock.offset(tenant).total_seconds()))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -74,6 +75,9 @@ class Provider:
     validation_status: int = 400
     order_table: str = "orders"
     refund_table: str = "refunds"
+    #: Called in a transaction when the tenant's clock moves (POST /_sandbox/clock/advance),
+    #: so time-driven state (pending refunds) moves on: on_clock(tx, now).
+    on_clock: Callable[[Any, datetime], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ def operation(*, body: Schema | None = None, headers: Schema | None = None, path
                 g.principal = principal
             tenant = tenancy.current_tenant()
             if scope and principal is not None and principal.scopes is not None and scope not in principal.scopes:
-                raise SandboxError(Kind.FORBIDDEN, f"this credential lacks the {scope} scope")
+                raise SandboxError(Kind.FORBIDDEN, f"this credential lacks the {scope} scope", field=scope)
             if path is not None:
                 path_args = load(path, path_args, provider.validation_status)
             loaded_query = load(query, request.args.to_dict(), provider.validation_status) if query else {}

@@ -1,9 +1,10 @@
 """PROVIDERS: the one list of providers. A sixth provider is one more line here."""
 
-from sandbox.providers import fire, nuweb, purpledot
+from sandbox.providers import fire, nuweb, purpledot, shoplazza
 
 PROVIDERS = (
     fire.PROVIDER,
     purpledot.PROVIDER,
     nuweb.PROVIDER,
+    shoplazza.PROVIDER,
 )

@@ -1,0 +1,77 @@
+"""Shoplazza's HTTP surface: POST .../orders/{id}/refund (no body) and GET .../orders/{id}."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+
+from flask import Blueprint, jsonify, request
+
+from sandbox.core import ids
+from sandbox.core.auth import HeaderCredential
+from sandbox.core.clock import isoformat_ms
+from sandbox.core.provider import Call, operation
+from sandbox.core.runtime import runtime
+from sandbox.core.store import Tx
+from sandbox.providers.shoplazza import errors, rules
+from sandbox.providers.shoplazza.schemas import ORDER_PATH, present_order, present_refund_order
+
+KEY = "shoplazza"
+bp = Blueprint(KEY, __name__)
+#: Shoplazza publishes no token format: 32-128 of [A-Za-z0-9_-] counts as well-formed.
+AUTH = HeaderCredential("access-token", shape=re.compile(r"[A-Za-z0-9_-]{32,128}"))
+BASE = "/openapi/2022-01/orders/<id>"
+
+
+def settle_due(tx: Tx, now: datetime, order_id: str | None = None) -> None:
+    """Move pending refunds whose settle time has passed (all of them, or one order's)."""
+    due = isoformat_ms(now)
+    for entry in tx.all("pending"):
+        if (order_id is not None and entry["order_id"] != order_id) or entry["settles_at"] > due:
+            continue
+        outcome = rules.settle(tx.get("orders", entry["order_id"]), tx.get("refunds", entry["id"]), now)
+        if outcome is not None:
+            tx.put("orders", outcome.order)
+            tx.put("refunds", outcome.record)
+            tx.delete("pending", entry["id"])
+
+
+def _next_record_id(tx: Tx) -> str:
+    sequence = tx.get("sequences", "refund") or {"name": "refund", "next": 100001}
+    tx.put("sequences", {**sequence, "next": sequence["next"] + 1})
+    return str(sequence["next"])
+
+
+@bp.post(f"{BASE}/refund")
+@operation(path=ORDER_PATH, scope="write_order")
+def refund_order(call: Call, id: str):
+    if request.get_data():
+        try:
+            json.loads(request.get_data())
+        except ValueError:
+            raise errors.BAD_REQUEST.error() from None
+    rt = runtime()
+    now = rt.clock.now(call.tenant)
+    with rt.store.transaction(call.tenant, KEY) as tx:
+        settle_due(tx, now, id)
+        outcome = rules.refund_order(tx.get("orders", id), now=now, refund_order_id=ids.new_uuid(),
+                                     record_id=_next_record_id(tx))
+        tx.put("orders", outcome.order)
+        tx.put("refunds", outcome.record)
+        if outcome.record["status"] == "pending":
+            tx.put("pending", {"id": outcome.record["id"], "order_id": id,
+                               "settles_at": outcome.record["settles_at"]})
+    return jsonify(present_refund_order(outcome.record, outcome.order)), 200
+
+
+@bp.get(BASE)
+@operation(path=ORDER_PATH, scope="read_order")
+def get_order(call: Call, id: str):
+    rt = runtime()
+    with rt.store.transaction(call.tenant, KEY) as tx:
+        settle_due(tx, rt.clock.now(call.tenant), id)
+        order = tx.get("orders", id)
+    if order is None:
+        raise errors.ORDER_NOT_FOUND.error()
+    return jsonify(order=present_order(order)), 200
