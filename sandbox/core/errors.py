@@ -103,4 +103,5 @@ def from_validation(messages: Any, *, status: int | None = None) -> SandboxError
     flat = validation_messages(messages)
     first = next(iter(sorted(flat)), "body")
     text = f"{first}: {flat[first][0]}" if flat else "invalid request"
-    return SandboxError(Kind.VALIDATION, text, status=status, field=first, details={"errors": flat})
+    return SandboxError(Kind.VALIDATION, text, status=status, field=first,
+                        details={"errors": flat, "messages": messages})

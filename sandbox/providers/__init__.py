@@ -1,10 +1,11 @@
 """PROVIDERS: the one list of providers. A sixth provider is one more line here."""
 
-from sandbox.providers import fire, nuweb, purpledot, shoplazza
+from sandbox.providers import fire, nextcommerce, nuweb, purpledot, shoplazza
 
 PROVIDERS = (
     fire.PROVIDER,
     purpledot.PROVIDER,
     nuweb.PROVIDER,
     shoplazza.PROVIDER,
+    nextcommerce.PROVIDER,
 )

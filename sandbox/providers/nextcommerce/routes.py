@@ -1,0 +1,62 @@
+"""Next Commerce's HTTP surface: refund, calculate and retrieve an order (Admin API)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from flask import Blueprint, jsonify
+
+from sandbox.core.auth import HeaderCredential
+from sandbox.core.errors import Kind, SandboxError
+from sandbox.core.provider import Call, operation
+from sandbox.core.runtime import runtime
+from sandbox.core.store import Tx
+from sandbox.providers.nextcommerce import rules
+from sandbox.providers.nextcommerce.schemas import CALCULATE, NUMBER_PATH, REFUND, VERSION, present_order
+
+KEY = "nextcommerce"
+bp = Blueprint(KEY, __name__)
+#: Django OAuth Toolkit tokens are 30 letters and digits; 20-255 count as well-formed.
+AUTH = HeaderCredential("Authorization", prefix="Bearer ", shape=re.compile(r"[A-Za-z0-9]{20,255}"))
+BASE = "/api/admin/orders/<number>"
+
+
+def _order(tx: Tx, number: str) -> dict:
+    """:raise 404: no order with this number in the tenant."""
+    order = tx.get("orders", number)
+    if order is None:
+        raise SandboxError(Kind.NOT_FOUND, f"no order {number}")
+    return order
+
+
+@bp.post(f"{BASE}/refund/")
+@operation(path=NUMBER_PATH, headers=VERSION, body=REFUND, scope="orders:write")
+def refund_order(call: Call, number: str):
+    rt = runtime()
+    now = rt.clock.now(call.tenant)
+    with rt.store.transaction(call.tenant, KEY) as tx:
+        sequence = tx.get("sequences", "ids") or {"name": "ids", "next": 50001}
+        counter = itertools.count(sequence["next"])
+        outcome = rules.refund(_order(tx, number), call.body, now=now, new_id=lambda: next(counter))
+        tx.put("orders", outcome.order)
+        tx.insert("refunds", outcome.refund)
+        tx.put("sequences", {**sequence, "next": next(counter)})
+    if outcome.notification is not None:
+        rt.outbox.record(call.tenant, KEY, "refund.notification", outcome.notification, now)
+    return jsonify(outcome.refund), 200
+
+
+@bp.post(f"{BASE}/refund/calculate/")
+@operation(path=NUMBER_PATH, headers=VERSION, body=CALCULATE, scope="orders:write")
+def calculate_refund(call: Call, number: str):
+    rt = runtime()
+    order = rt.store.read(call.tenant, KEY, lambda tx: _order(tx, number))
+    return jsonify(rules.calculate(order, call.body)), 200
+
+
+@bp.get(f"{BASE}/")
+@operation(path=NUMBER_PATH, headers=VERSION, scope="orders:read")
+def get_order(call: Call, number: str):
+    rt = runtime()
+    return jsonify(present_order(rt.store.read(call.tenant, KEY, lambda tx: _order(tx, number)))), 200

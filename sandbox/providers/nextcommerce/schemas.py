@@ -1,0 +1,126 @@
+"""Next Commerce's wire shapes (2024-04-01 / unstable): refund and calculate requests, orders out.
+
+Amounts arrive as decimal strings matching the vendor's own regexes (which admit '-') and
+are handled in minor units (cents); unknown keys are ignored, as DRF does.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from sandbox.core import money
+from sandbox.core.fields import JsonBool, JsonInt
+
+VERSIONS = ("2024-04-01", "unstable")
+RESTOCK_TYPES = ("cancel", "no_restock", "return")
+
+
+class Amount(fields.Field):
+    """A decimal string matching `pattern`, loaded as integer cents."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {"invalid": "A valid number is required."}
+
+    def __init__(self, pattern: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.pattern = re.compile(pattern)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
+        if not isinstance(value, str) or not self.pattern.fullmatch(value):
+            raise self.make_error("invalid")
+        try:
+            return money.to_scaled(Decimal(value), 2)
+        except (InvalidOperation, ValueError):
+            raise self.make_error("invalid") from None
+
+
+class In(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class VersionHeader(In):
+    version = fields.String(data_key="x-29next-api-version", validate=validate.OneOf(VERSIONS),
+                            load_default="2024-04-01")
+
+
+class NumberPath(In):
+    number = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class RefundLineIn(In):
+    line_id = JsonInt(required=True, minimum=1)
+    quantity = JsonInt(required=True, minimum=0, maximum=2147483647)
+    restock_type = fields.String(required=True, validate=validate.OneOf(RESTOCK_TYPES))
+
+
+class CalculateLineIn(RefundLineIn):
+    restock_type = fields.String(validate=validate.OneOf(RESTOCK_TYPES), load_default=None)
+
+
+class ShippingIn(In):
+    amount_excl_tax = Amount(r"-?[0-9]{0,8}(?:\.[0-9]{0,2})?", load_default=None)
+    full_refund = JsonBool(load_default=False)
+
+
+class TransactionIn(In):
+    id = JsonInt(required=True, minimum=1)
+    amount = Amount(r"-?[0-9]{0,10}(?:\.[0-9]{0,2})?", required=True)
+    is_external = JsonBool(load_default=False)
+
+
+class RefundIn(In):
+    note = fields.String(validate=validate.Length(max=500), load_default="")
+    refund_lines = fields.List(fields.Nested(RefundLineIn), load_default=list)
+    refund_shipping = fields.Nested(ShippingIn, load_default=None)
+    send_refund_notification = JsonBool(load_default=True)
+    transactions = fields.List(fields.Nested(TransactionIn), required=True)
+
+
+class CalculateIn(In):
+    refund_lines = fields.List(fields.Nested(CalculateLineIn), load_default=list)
+    refund_shipping = fields.Nested(ShippingIn, load_default=None)
+
+
+VERSION = VersionHeader()
+NUMBER_PATH = NumberPath()
+REFUND = RefundIn()
+CALCULATE = CalculateIn()
+
+
+def cents(value: int) -> str:
+    return money.format_scaled(value, 2)
+
+
+def present_transaction(t: dict[str, Any], currency: str) -> dict[str, Any]:
+    shown = {k: v for k, v in t.items() if k not in ("refunded", "captured")}
+    shown.update(amount=cents(t["amount"]), currency=currency,
+                 report_values={"amount": cents(t["amount"]), "currency": currency})
+    return shown
+
+
+def present_order(order: dict[str, Any]) -> dict[str, Any]:
+    """A stored order (cents) as the Admin API shows it."""
+    currency = order["currency"]
+    lines_incl = sum(line["unit_incl"] * line["quantity"] for line in order["lines"])
+    lines_excl = sum(line["unit_excl"] * line["quantity"] for line in order["lines"])
+    total_incl, total_excl = lines_incl + order["shipping_incl"], lines_excl + order["shipping_excl"]
+    captured = all(t["captured"] for t in order["transactions"] if t["type"] == "debit")
+    return {
+        "number": order["number"], "status": order["status"], "payment_status": order["payment_status"],
+        "fulfillment_status": order["fulfillment_status"], "currency": currency,
+        "lines": [{**{k: v for k, v in line.items() if k not in ("unit_excl", "unit_incl")},
+                   "price_excl_tax": cents(line["unit_excl"]), "price_incl_tax": cents(line["unit_incl"]),
+                   "currency": currency} for line in order["lines"]],
+        "refunds": order["refunds"],
+        "transactions": [present_transaction(t, currency) for t in order["transactions"]],
+        "total_incl_tax": cents(total_incl), "total_excl_tax": cents(total_excl),
+        "total_tax": cents(total_incl - total_excl), "total_discount": cents(0),
+        "total_outstanding": cents(0 if captured else total_incl),
+        "shipping_incl_tax": cents(order["shipping_incl"]), "shipping_excl_tax": cents(order["shipping_excl"]),
+        "shipping_code": order["shipping_code"], "shipping_method": order["shipping_method"],
+        "user": order["user"], "date_placed": order["date_placed"],
+    }
