@@ -52,6 +52,15 @@ class Scenario:
         return sorted(f.data_key or name for name, f in self.overrides.fields.items()) if self.overrides else []
 
 
+def scenario_family(key: str, build: Callable[[Any, str, Mapping[str, Any]], SeededOrder], overrides: Schema,
+                    entries: list[tuple[str, str, str]]) -> tuple[Scenario, ...]:
+    """One Scenario per (kind, description, outcome), named "<key>.<kind>", built by
+    build(fake, kind, overrides)."""
+    return tuple(Scenario(f"{key}.{kind}", description, outcome,
+                          lambda fake, given, kind=kind: build(fake, kind, given), overrides)
+                 for kind, description, outcome in entries)
+
+
 @dataclass(frozen=True)
 class RequestInfo:
     """What an error renderer may echo: method, provider-relative path, trace id, duration."""

@@ -13,7 +13,7 @@ from marshmallow import RAISE, Schema, fields
 
 from sandbox.core import ids, money
 from sandbox.core.fields import Text
-from sandbox.core.provider import Scenario, SeededOrder
+from sandbox.core.provider import SeededOrder, scenario_family
 from sandbox.providers.fire.rules import external_ref
 from sandbox.providers.fire.schemas import SCALE
 
@@ -82,14 +82,20 @@ def make_order(fake: Any, *, processor: str, order_token: bool, overrides: Mappi
     )
 
 
-SCENARIOS = (
-    Scenario("fire.deuna_paid", "A paid Deuna order with metadata.order_token.",
-             "refund_order -> 200, status CANCELED, payment_status REFUNDED",
-             lambda fake, o: make_order(fake, processor="Deuna", order_token=True, overrides=o), OVERRIDES),
-    Scenario("fire.deuna_missing_token", "A paid Deuna order whose metadata lacks order_token.",
-             "refund_order -> 400 missing_order_token, order unchanged",
-             lambda fake, o: make_order(fake, processor="Deuna", order_token=False, overrides=o), OVERRIDES),
-    Scenario("fire.card_paid", "A card order paid through Kushki, a processor without refunds.",
-             "refund_order -> 200, status CANCELED, payment_status CANCELED",
-             lambda fake, o: make_order(fake, processor="Kushki", order_token=False, overrides=o), OVERRIDES),
-)
+#: kind -> (processor, whether metadata carries an order_token)
+KINDS = {"deuna_paid": ("Deuna", True), "deuna_missing_token": ("Deuna", False), "card_paid": ("Kushki", False)}
+
+
+def build(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrder:
+    processor, token = KINDS[kind]
+    return make_order(fake, processor=processor, order_token=token, overrides=overrides)
+
+
+SCENARIOS = scenario_family("fire", build, OVERRIDES, [
+    ("deuna_paid", "A paid Deuna order with metadata.order_token.",
+     "refund_order -> 200, status CANCELED, payment_status REFUNDED"),
+    ("deuna_missing_token", "A paid Deuna order whose metadata lacks order_token.",
+     "refund_order -> 400 missing_order_token, order unchanged"),
+    ("card_paid", "A card order paid through Kushki, a processor without refunds.",
+     "refund_order -> 200, status CANCELED, payment_status CANCELED"),
+])

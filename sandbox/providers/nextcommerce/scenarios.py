@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema
 
 from sandbox.core import ids
 from sandbox.core.fields import Text
-from sandbox.core.provider import Scenario, SeededOrder
+from sandbox.core.provider import SeededOrder, scenario_family
 
 
 class Overrides(Schema):
@@ -75,16 +75,15 @@ def _seeded(order: dict[str, Any]) -> SeededOrder:
                        transaction_refs=[str(t["id"]) for t in order["transactions"]])
 
 
-def _scenario(kind: str, description: str, outcome: str) -> Scenario:
-    return Scenario(f"nextcommerce.{kind}", description, outcome,
-                    lambda fake, o: _seeded(make_order(fake, kind, o)), OVERRIDES)
+def _build(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrder:
+    return _seeded(make_order(fake, kind, overrides))
 
 
-SCENARIOS = (
-    _scenario("captured", "Physical lines (one fulfilled, one not), shipping, a captured card payment.",
-              "refund_order -> 200 (return/no_restock the fulfilled line, cancel the other); calculate round-trips"),
-    _scenario("uncaptured", "An authorized, not captured, card payment.",
-              "refund_order with a partial amount -> 400; with the full amount -> 200, payment voided"),
-    _scenario("digital", "Digital lines: one fulfilled (no_restock only), one not (cancel only); no shipping.",
-              "refund_order -> 200 with no_restock / cancel; return -> 400"),
-)
+SCENARIOS = scenario_family("nextcommerce", _build, OVERRIDES, [
+    ("captured", "Physical lines (one fulfilled, one not), shipping, a captured card payment.",
+     "refund_order -> 200 (return/no_restock the fulfilled line, cancel the other); calculate round-trips"),
+    ("uncaptured", "An authorized, not captured, card payment.",
+     "refund_order with a partial amount -> 400; with the full amount -> 200, payment voided"),
+    ("digital", "Digital lines: one fulfilled (no_restock only), one not (cancel only); no shipping.",
+     "refund_order -> 200 with no_restock / cancel; return -> 400"),
+])

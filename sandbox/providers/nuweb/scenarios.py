@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema
 
 from sandbox.core import ids
 from sandbox.core.fields import JsonInt, Text
-from sandbox.core.provider import Scenario, SeededOrder
+from sandbox.core.provider import SeededOrder, scenario_family
 
 CURRENCIES = {"GBP": (1, "£"), "EUR": (2, "€"), "USD": (3, "$")}
 
@@ -70,17 +70,13 @@ def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrde
                               ("references", {"reference": reference, "orderId": order_id})])
 
 
-def _scenario(kind: str, description: str, outcome: str) -> Scenario:
-    return Scenario(f"nuweb.{kind}", description, outcome, lambda fake, o: make_order(fake, kind, o), OVERRIDES)
-
-
-SCENARIOS = (
-    _scenario("paid_online", "Tickets with tax, processing and reseller fees, paid by card through Stripe.",
-              "refund_order -> 200, refundValue = price + tax + the fees the flags allow, back to the card"),
-    _scenario("split_payment", "Tickets paid by two transactions (card 2/3, PayPal 1/3).",
-              "refund_order -> 200, split across both transactions in proportion (or by refundSplits)"),
-    _scenario("offline_paid", "Tickets paid in cash at the box office: no payment gateway.",
-              "refund_order with online: true -> 200, refunded offline"),
-    _scenario("zero_total", "Free tickets: a zero total and no payment.",
-              "refund_order -> 200, refundValue 0, items refunded, no transaction"),
-)
+SCENARIOS = scenario_family("nuweb", make_order, OVERRIDES, [
+    ("paid_online", "Tickets with tax, processing and reseller fees, paid by card through Stripe.",
+     "refund_order -> 200, refundValue = price + tax + the fees the flags allow, back to the card"),
+    ("split_payment", "Tickets paid by two transactions (card 2/3, PayPal 1/3).",
+     "refund_order -> 200, split across both transactions in proportion (or by refundSplits)"),
+    ("offline_paid", "Tickets paid in cash at the box office: no payment gateway.",
+     "refund_order with online: true -> 200, refunded offline"),
+    ("zero_total", "Free tickets: a zero total and no payment.",
+     "refund_order -> 200, refundValue 0, items refunded, no transaction"),
+])

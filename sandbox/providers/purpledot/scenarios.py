@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, validate
 
 from sandbox.core import ids, money
 from sandbox.core.fields import Text
-from sandbox.core.provider import Scenario, SeededOrder
+from sandbox.core.provider import SeededOrder, scenario_family
 
 
 class Overrides(Schema):
@@ -31,18 +31,18 @@ def _amount(fake: Any, currency: str, low: int, high: int) -> int:
 
 
 def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrder:
-    """kind: preorder | mixed | multi | declined."""
+    """kind: preorder | mixed_checkout_preorder | multi_preorder | refund_declined."""
     currency = overrides.get("currency") or fake.random_element(["USD", "GBP", "EUR"])
     order_id = overrides.get("order") or str(fake.random_int(5_000_000_000_000, 5_999_999_999_999))
     pre_orders = [{"id": fake.uuid4(), "reference": f"#PD{fake.random_int(1000, 9999)}"}
-                  for _ in range(2 if kind == "multi" else 1)]
+                  for _ in range(2 if kind == "multi_preorder" else 1)]
     lines = []
     for n in range(fake.random_int(2, 3)):
         unit_price = _amount(fake, currency, 15, 120)
         lines.append({
             "id": str(fake.random_int(10_000_000_000_000, 19_999_999_999_999)),
             "pre_order_id": pre_orders[n % len(pre_orders)]["id"],
-            "kind": "checkout" if kind == "mixed" and n == 0 else "pre_order",
+            "kind": "checkout" if kind == "mixed_checkout_preorder" and n == 0 else "pre_order",
             "name": fake.catch_phrase(), "sku": fake.bothify("SKU-????-####").upper(),
             "quantity": 2 if n == 0 else fake.random_int(1, 3),
             "unit_price": unit_price, "unit_total": unit_price + unit_price // 10,  # 10 % tax
@@ -57,7 +57,7 @@ def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrde
         "line_items": lines,
         "shipping": {"amount": _amount(fake, currency, 3, 15), "refunded": False},
         "payment": {"id": str(fake.random_int(60_000_000_000, 69_999_999_999)), "gateway": "shopify_payments",
-                    "refund_declined": kind == "declined"},
+                    "refund_declined": kind == "refund_declined"},
         "refunded_total": 0,
         "created_at": stamp, "updated_at": stamp,
     }
@@ -65,17 +65,12 @@ def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrde
                        line_item_refs=[line["id"] for line in lines], transaction_refs=[order["payment"]["id"]])
 
 
-def _scenario(name: str, kind: str, description: str, outcome: str) -> Scenario:
-    return Scenario(name, description, outcome, lambda fake, o: make_order(fake, kind, o), OVERRIDES)
-
-
-SCENARIOS = (
-    _scenario("purpledot.preorder", "preorder",
-              "A paid pre-order exported to Shopify: 2-3 lines (the first with quantity 2) and shipping.",
-              "refund -> 200 with the refunded amount; repeat with the same id -> the same answer"),
-    _scenario("purpledot.mixed_checkout_preorder", "mixed",
-              "A Shopify order mixing an in-stock checkout line with pre-order lines.", "refund -> 500 REFUND_FAILED"),
-    _scenario("purpledot.multi_preorder", "multi", "A Shopify order spanning two pre-orders.", "refund -> 501"),
-    _scenario("purpledot.refund_declined", "declined", "A pre-order whose payment refund is declined.",
-              "refund -> 500 REFUND_FAILED, nothing changes"),
-)
+SCENARIOS = scenario_family("purpledot", make_order, OVERRIDES, [
+    ("preorder", "A paid pre-order exported to Shopify: 2-3 lines (the first with quantity 2) and shipping.",
+     "refund -> 200 with the refunded amount; repeat with the same id -> the same answer"),
+    ("mixed_checkout_preorder", "A Shopify order mixing an in-stock checkout line with pre-order lines.",
+     "refund -> 500 REFUND_FAILED"),
+    ("multi_preorder", "A Shopify order spanning two pre-orders.", "refund -> 501"),
+    ("refund_declined", "A pre-order whose payment refund is declined.",
+     "refund -> 500 REFUND_FAILED, nothing changes"),
+])

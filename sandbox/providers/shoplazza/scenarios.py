@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, validate
 
 from sandbox.core import ids
 from sandbox.core.fields import JsonInt, Text
-from sandbox.core.provider import Scenario, SeededOrder
+from sandbox.core.provider import SeededOrder, scenario_family
 from sandbox.providers.shoplazza.schemas import ID_PATTERN
 
 
@@ -96,16 +96,15 @@ def _seeded(order: dict[str, Any]) -> SeededOrder:
                        transaction_refs=[order["payment_line"]["transaction_no"]])
 
 
-def _scenario(kind: str, description: str, outcome: str) -> Scenario:
-    return Scenario(f"shoplazza.{kind}", description, outcome,
-                    lambda fake, o: _seeded(make_order(fake, kind, o)), OVERRIDES)
+def _build(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrder:
+    return _seeded(make_order(fake, kind, overrides))
 
 
-SCENARIOS = (
-    _scenario("paid", "A paid order: 2-3 lines, shipping and tax.",
-              "refund_order -> 200 finished, all_refunded; a second refund -> 406"),
-    _scenario("unpaid", "An order waiting for payment.", "refund_order -> 406"),
-    _scenario("refunded", "An order already fully refunded.", "refund_order -> 406"),
-    _scenario("pending_refund", "A paid order whose refund goes pending (override refund_outcome=failed to fail).",
-              "refund_order -> 200 pending; after POST /_sandbox/clock/advance 300 s -> finished (or failed)"),
-)
+SCENARIOS = scenario_family("shoplazza", _build, OVERRIDES, [
+    ("paid", "A paid order: 2-3 lines, shipping and tax.",
+     "refund_order -> 200 finished, all_refunded; a second refund -> 406"),
+    ("unpaid", "An order waiting for payment.", "refund_order -> 406"),
+    ("refunded", "An order already fully refunded.", "refund_order -> 406"),
+    ("pending_refund", "A paid order whose refund goes pending (override refund_outcome=failed to fail).",
+     "refund_order -> 200 pending; after POST /_sandbox/clock/advance 300 s -> finished (or failed)"),
+])
