@@ -12,7 +12,8 @@ from sandbox.control import bp as control_bp
 from sandbox.core import idempotency
 from sandbox.core.auth import CredentialRegistry
 from sandbox.core.contracts import Contracts
-from sandbox.core.journal import Outbox
+from sandbox.core.faults import FaultMiddleware
+from sandbox.core.journal import Outbox, RequestJournal
 from sandbox.core.pipeline import CONTROL_CONTRACT
 from sandbox.core.runtime import EXTENSION, Runtime
 from sandbox.core.store import Store
@@ -34,12 +35,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     store = Store(load_fixtures(settings.fixtures_dir, list(providers)), keys, settings.data_dir)
     rt = Runtime(settings=settings, providers=providers, store=store,
                  contracts=Contracts(settings.contracts_dir, [*providers, CONTROL_CONTRACT]),
-                 credentials=CredentialRegistry(settings.data_dir), outbox=Outbox(settings.outbox_limit))
+                 credentials=CredentialRegistry(settings.data_dir), outbox=Outbox(settings.outbox_limit),
+                 journal=RequestJournal(settings.journal_limit))
 
     app = Flask("sandbox")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = rt
     core.install(app)
+    app.wsgi_app = FaultMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     for key, provider in providers.items():
         if settings.only not in (None, key):
             continue

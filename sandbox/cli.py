@@ -39,7 +39,8 @@ def main() -> None:
 @click.option("--strict-auth", is_flag=True, default=None, help="Accept only registered or issued credentials.")
 @click.option("--validate-responses", is_flag=True, default=None, help="Check every response against its contract.")
 @click.option("--threads", type=int, default=None, help="Worker threads [8].")
-def serve(host, port, only, data_dir, strict_auth, validate_responses, threads) -> None:
+@click.option("--webhook-url", default=None, help="Also POST every notification here (with retries).")
+def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, webhook_url) -> None:
     """Serve every provider (or --only one) and the /_sandbox control plane."""
     from waitress import create_server
 
@@ -47,7 +48,7 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads) 
 
     _configure_logging()
     settings = Settings.load(host=host, port=port, only=only, data_dir=data_dir, strict_auth=strict_auth,
-                             validate_responses=validate_responses, threads=threads)
+                             validate_responses=validate_responses, threads=threads, webhook_url=webhook_url)
     app = create_app(settings)
     server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
                            ident="refund-sandbox")
@@ -66,6 +67,7 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads) 
         pass
     finally:
         server.close()
+        app.extensions["refund_sandbox"].deliverer.stop()
         app.extensions["refund_sandbox"].store.close()
 
 

@@ -47,6 +47,8 @@ class Settings:
     threads: int = 8
     log_requests: bool = True
     outbox_limit: int = 1000
+    journal_limit: int = 1000
+    webhook_url: str | None = None
     contracts_dir: Path = field(default_factory=lambda: _data_dir("contracts"))
     fixtures_dir: Path = field(default_factory=lambda: _data_dir("fixtures"))
 
@@ -68,7 +70,7 @@ class Settings:
 
 
 def _convert(name: str, raw: str) -> Any:
-    if name in {"port", "token_ttl_seconds", "threads", "outbox_limit"}:
+    if name in {"port", "token_ttl_seconds", "threads", "outbox_limit", "journal_limit"}:
         return int(raw)
     if name in {"strict_auth", "validate_responses", "log_requests"}:
         return _parse_bool(raw)

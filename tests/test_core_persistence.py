@@ -10,11 +10,12 @@ import json
 from pathlib import Path
 
 import pytest
-from store_helpers import KEYS, assert_tenant_files_load, log_lines, make_store, order, refunds
 
 from sandbox.core import persistence, tables
 from sandbox.core.persistence import TenantFiles
 from sandbox.core.store import Store
+
+from store_helpers import KEYS, assert_tenant_files_load, log_lines, make_store, order, refunds
 
 # --------------------------------------------------------------------------- persistence
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from store_helpers import KEYS, Boom, log_lines, make_store, order, refunds, shop_fixtures
 
 from sandbox.core.store import Store
 
 from conftest import FIRE_DEUNA, FIRE_LOGIN, FIRE_REFUND, LOGIN_BODY, fire_headers, tracked_app
+from store_helpers import KEYS, Boom, log_lines, make_store, order, refunds, shop_fixtures
 
 REFUND_BODY = {"reason": "dup", "vendor_uid": "vendor-uid-abc"}
 

@@ -11,7 +11,7 @@ from flask import Blueprint, jsonify, request
 from marshmallow import ValidationError
 
 import sandbox
-from sandbox.control.schemas import CLOCK, CREDENTIAL, SCENARIO
+from sandbox.control.schemas import CLOCK, CREDENTIAL, FAULT, REQUESTS_QUERY, SCENARIO, WEBHOOK
 from sandbox.core import ids
 from sandbox.core.clock import isoformat_ms
 from sandbox.core.errors import Kind, SandboxError, from_validation
@@ -157,6 +157,69 @@ def register_credential():
     reg = rt.credentials.register(body["provider"], body["credential"], body["tenant"], body["scopes"])
     return jsonify(provider=reg.provider, credential=reg.credential, tenant=reg.tenant,
                    scopes=None if reg.scopes is None else sorted(reg.scopes)), 201
+
+
+@bp.get("/requests")
+def list_requests():
+    rt = runtime()
+    query = load(REQUESTS_QUERY, request.args.to_dict(), 400)
+    if query["provider"] is not None:
+        _provider(query["provider"])
+    since = isoformat_ms(query["since"]) if query["since"] is not None else None
+    tenant = current_tenant()
+    items, total = rt.journal.query(tenant, provider=query["provider"], operation=query["operation"],
+                                    status=query["status"], since=since, limit=query["limit"],
+                                    offset=query["offset"])
+    return jsonify(tenant=tenant, total=total, limit=query["limit"], offset=query["offset"], requests=items)
+
+
+@bp.post("/faults")
+def add_fault():
+    rt = runtime()
+    body = _body(FAULT)
+    if body["provider"] is not None and body["provider"] not in rt.providers:
+        raise SandboxError(Kind.VALIDATION, f"unknown provider {body['provider']!r}", field="provider")
+    if body["operation"] is not None:
+        known = {op for (owner, op) in rt.contracts.operations if body["provider"] in (None, owner)
+                 and owner in rt.providers}
+        if body["operation"] not in known:
+            raise SandboxError(Kind.VALIDATION, f"unknown operation {body['operation']!r} (operationIds: "
+                               f"{', '.join(sorted(known))})", field="operation")
+    fault = rt.faults.add(current_tenant(), **body)
+    return jsonify(fault.as_dict()), 201
+
+
+@bp.get("/faults")
+def list_faults():
+    tenant = current_tenant()
+    return jsonify(tenant=tenant, faults=[f.as_dict() for f in runtime().faults.list(tenant)])
+
+
+@bp.delete("/faults")
+def clear_faults():
+    tenant = current_tenant()
+    return jsonify(tenant=tenant, deleted=runtime().faults.clear(tenant))
+
+
+@bp.post("/webhooks")
+def set_webhook():
+    body = _body(WEBHOOK)
+    tenant = current_tenant()
+    runtime().webhooks[tenant] = body["url"]
+    return jsonify(tenant=tenant, url=body["url"]), 201
+
+
+@bp.get("/webhooks")
+def get_webhook():
+    tenant = current_tenant()
+    return jsonify(tenant=tenant, url=runtime().webhook_url(tenant))
+
+
+@bp.delete("/webhooks")
+def delete_webhook():
+    tenant = current_tenant()
+    runtime().webhooks.pop(tenant, None)
+    return jsonify(tenant=tenant, url=runtime().webhook_url(tenant))
 
 
 @bp.post("/clock/advance")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validates
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from sandbox.core import tenancy
 from sandbox.core.errors import SandboxError
-from sandbox.core.fields import JsonInt, Text
+from sandbox.core.fields import JsonBool, JsonInt, Text
 
 
 class Strict(Schema):
@@ -38,6 +38,48 @@ class ClockIn(Strict):
     seconds = JsonInt(required=True, minimum=0, maximum=10 * 366 * 86400)
 
 
+class FaultIn(Strict):
+    provider = Text(load_default=None, max_length=64)
+    operation = Text(load_default=None, max_length=128)
+    order_ref = Text(load_default=None, max_length=255)
+    status = JsonInt(load_default=None, minimum=400, maximum=599)
+    delay_ms = JsonInt(load_default=0, minimum=0, maximum=60_000)
+    drop_connection = JsonBool(load_default=False)
+    timeout_after_commit = JsonBool(load_default=False)
+    hold_ms = JsonInt(load_default=10_000, minimum=0, maximum=120_000)
+    times = JsonInt(load_default=None, minimum=1, maximum=1_000_000)
+    probability = fields.Float(load_default=None, validate=validate.Range(min=0, max=1), allow_nan=False)
+    seed = JsonInt(load_default=None, minimum=0, maximum=2**31 - 1)
+
+    @validates_schema
+    def _one_effect(self, data, **kwargs) -> None:
+        if not (data["status"] or data["delay_ms"] or data["drop_connection"] or data["timeout_after_commit"]):
+            raise ValidationError("give at least one effect: status, delay_ms, drop_connection or "
+                                  "timeout_after_commit", "status")
+        if data["drop_connection"] and (data["status"] or data["timeout_after_commit"]):
+            raise ValidationError("drop_connection cannot be combined with status or timeout_after_commit",
+                                  "drop_connection")
+        if data["status"] and data["timeout_after_commit"]:
+            raise ValidationError("status cannot be combined with timeout_after_commit", "status")
+
+
+class RequestsQuery(Strict):
+    provider = Text(load_default=None, max_length=64)
+    operation = Text(load_default=None, max_length=128)
+    status = fields.Integer(load_default=None, strict=False, validate=validate.Range(min=100, max=599))
+    since = fields.DateTime(load_default=None)
+    limit = fields.Integer(load_default=50, strict=False, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, strict=False, validate=validate.Range(min=0))
+
+
+class WebhookIn(Strict):
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False,
+                     validate=validate.Predicate("isascii", error="URLs must be ASCII (punycode hosts)."))
+
+
 SCENARIO = ScenarioIn()
+WEBHOOK = WebhookIn()
+FAULT = FaultIn()
+REQUESTS_QUERY = RequestsQuery()
 CREDENTIAL = CredentialIn()
 CLOCK = ClockIn()

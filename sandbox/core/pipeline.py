@@ -10,13 +10,16 @@ X-Sandbox-* headers, and log one line.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from sandbox.core import ids
+from sandbox.core import faults, ids, journal, tenancy
+from sandbox.core.clock import isoformat_ms
 from sandbox.core.errors import Kind, SandboxError
 from sandbox.core.provider import RequestInfo
 from sandbox.core.runtime import runtime
@@ -101,15 +104,48 @@ def handle_unexpected(exc: Exception) -> Response:
     return render(SandboxError(Kind.INTERNAL, "internal error; see the sandbox log for trace " + g.get("trace_id", "")))
 
 
+def _json_or_text(raw: bytes, is_json: bool) -> Any:
+    if not raw:
+        return None
+    if is_json:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
+    text = raw.decode("utf-8", errors="replace")
+    return text if len(text) <= 16_384 else text[:16_384] + "...[truncated]"
+
+
+def record_exchange(rt: Any, owner: str, response: Response, unanswered: bool, mismatch: str | None) -> None:
+    """One journal entry for a provider exchange, credentials and secrets redacted."""
+    tenant = g.get("tenant") or tenancy.DEFAULT
+    started = g.get("started", time.perf_counter())
+    rt.journal.record(tenant, {
+        "time": isoformat_ms(rt.clock.now(tenant)), "provider": owner,
+        "operation": (request.endpoint or "").rsplit(".", 1)[-1] if request.url_rule is not None else None,
+        "method": request.method, "path": request.full_path if request.query_string else request.path,
+        "status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        "error_code": g.get("error_code"), "fault": g.get("fault"), "answered": not unanswered,
+        "contract_mismatch": mismatch,
+        "request": {"headers": {k: journal.REDACTED if k.lower() in journal.SECRET_HEADERS else v
+                                for k, v in request.headers.items()},
+                    "body": journal.redact(_json_or_text(request.get_data(), request.is_json))},
+        "response": {"body": journal.redact(_json_or_text(response.get_data(), response.is_json))},
+    })
+
+
 def finish_request(response: Response) -> Response:
     rt = runtime()
     owner = g.get("owner")
-    if rt.settings.validate_responses and request.url_rule is not None and owner:
+    unanswered = bool(request.environ.get(faults.DROP) or request.environ.get(faults.HOLD))
+    mismatch = None
+    if rt.settings.validate_responses and request.url_rule is not None and owner and not g.get("fault"):
         operation_id = (request.endpoint or "").rsplit(".", 1)[-1]
         contract = CONTROL_CONTRACT if owner == CONTROL else owner
-        rt.contracts.check(rt.selfcheck, contract, operation_id, request.method, response.status_code,
-                           response.get_data(),
-                           response.content_type)
+        mismatch = rt.contracts.check(rt.selfcheck, contract, operation_id, request.method, response.status_code,
+                                      response.get_data(), response.content_type)
+    if owner in rt.providers:
+        record_exchange(rt, owner, response, unanswered, mismatch)
     response.headers["X-Sandbox-Request-Id"] = g.get("trace_id", "")
     if owner:
         response.headers["X-Sandbox-Provider"] = owner

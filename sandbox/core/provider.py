@@ -9,6 +9,7 @@ and hand the view a `Call`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +19,7 @@ from typing import Any
 from flask import Blueprint, g, request
 from marshmallow import Schema, ValidationError
 
-from sandbox.core import tenancy
+from sandbox.core import faults, tenancy
 from sandbox.core.auth import AuthContext, Principal
 from sandbox.core.errors import Kind, SandboxError, from_validation
 from sandbox.core.runtime import runtime
@@ -87,6 +88,10 @@ class Provider:
     #: Called in a transaction when the tenant's clock moves (POST /_sandbox/clock/advance),
     #: so time-driven state (pending refunds) moves on: on_clock(tx, now).
     on_clock: Callable[[Any, datetime], None] | None = None
+    #: The order a request addresses (for fault rules matched by order_ref): from the path
+    #: arguments by default; providers that address orders in the body say how.
+    order_ref_of: Callable[[Mapping[str, Any], Any], str | None] = (
+        lambda path, body: str(next(iter(path.values()))) if path else None)
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,29 @@ def authenticate(provider: Provider, scheme: Any) -> Principal:
     return scheme.authenticate(ctx)
 
 
+def inject_faults(provider: Provider, tenant: str, operation_id: str, path_args: Mapping[str, Any]) -> None:
+    """Apply the tenant's first matching fault rule, if one fires (sandbox.core.faults).
+
+    :raise: the injected status as a SandboxError in the provider's format.
+    """
+    rt = runtime()
+    order_ref = provider.order_ref_of(path_args, request.get_json(silent=True))
+    fault = rt.faults.fire(tenant, provider.key, operation_id, None if order_ref is None else str(order_ref))
+    if fault is None:
+        return
+    g.fault = ", ".join(fault.effects)
+    if fault.delay_ms:
+        time.sleep(fault.delay_ms / 1000)
+    if fault.drop_connection:
+        request.environ[faults.DROP] = True
+        raise SandboxError(Kind.INTERNAL, "connection dropped (injected fault)", status=500)
+    if fault.status:
+        raise SandboxError(faults.kind_for_status(fault.status), f"injected fault: status {fault.status}",
+                           status=fault.status)
+    if fault.timeout_after_commit:
+        request.environ[faults.HOLD] = fault.hold_ms
+
+
 def operation(*, body: Schema | None = None, headers: Schema | None = None, path: Schema | None = None,
               query: Schema | None = None, auth: Any = True, scope: str | None = None) -> Callable:
     """Wrap a view: auth (401/403), then path, query, headers and body loading (the provider's
@@ -142,6 +170,7 @@ def operation(*, body: Schema | None = None, headers: Schema | None = None, path
                 raise SandboxError(Kind.FORBIDDEN, f"this credential lacks the {scope} scope", field=scope)
             if path is not None:
                 path_args = load(path, path_args, provider.validation_status)
+            inject_faults(provider, tenant, view.__name__, path_args)
             loaded_query = load(query, request.args.to_dict(), provider.validation_status) if query else {}
             loaded_headers: dict[str, Any] = {}
             if headers is not None:

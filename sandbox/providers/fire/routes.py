@@ -80,5 +80,5 @@ def refund_order(call: Call, order_uid: str):
             tx.put("orders", outcome.order)
             tx.insert("refunds", outcome.refund)
     if outcome.notification is not None:
-        rt.outbox.record(call.tenant, KEY, "order.cancelled", outcome.notification, now)
+        rt.notify(call.tenant, KEY, "order.cancelled", outcome.notification, now)
     return envelope(present_order(outcome.order), 200)

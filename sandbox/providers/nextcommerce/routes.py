@@ -43,7 +43,7 @@ def refund_order(call: Call, number: str):
         tx.insert("refunds", outcome.refund)
         tx.put("sequences", {**sequence, "next": next(counter)})
     if outcome.notification is not None:
-        rt.outbox.record(call.tenant, KEY, "refund.notification", outcome.notification, now)
+        rt.notify(call.tenant, KEY, "refund.notification", outcome.notification, now)
     return jsonify(outcome.refund), 200
 
 

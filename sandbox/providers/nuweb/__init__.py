@@ -15,4 +15,5 @@ PROVIDER = Provider(
     present_order=present_order,
     scenarios=scenarios.SCENARIOS,
     validation_status=422,
+    order_ref_of=lambda path, body: body.get("orderId") if isinstance(body, dict) else None,
 )

@@ -82,7 +82,7 @@ def refund_order(call: Call):
         else:
             answer = idempotency.Answer(*work())
     if done and done[0].notification is not None:
-        rt.outbox.record(call.tenant, KEY, "customer.refund_notification", done[0].notification, now)
+        rt.notify(call.tenant, KEY, "customer.refund_notification", done[0].notification, now)
     return jsonify(answer.body), answer.status
 
 

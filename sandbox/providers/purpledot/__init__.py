@@ -14,4 +14,5 @@ PROVIDER = Provider(
     present_order=present_order,
     scenarios=scenarios.SCENARIOS,
     validation_status=400,
+    order_ref_of=lambda path, body: body.get("order") if isinstance(body, dict) else None,
 )
