@@ -146,6 +146,32 @@ def seed(scenario, count, seed, tenant, overrides, url, data_dir) -> None:
     click.echo(json.dumps(result, indent=2))
 
 
+@main.command("contract-test")
+@click.option("--provider", required=True, help="Whose bundled contract: fire, purpledot, nuweb, shoplazza, "
+              "nextcommerce or control.")
+@click.option("--base-url", required=True, help="The API under test, e.g. http://127.0.0.1:8080/nuweb.")
+@click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Sent with every request.")
+@click.option("--max-examples", type=int, default=25, show_default=True, help="Fuzzed examples per operation.")
+@click.option("--seed", type=int, default=20261123, show_default=True, help="Same seed, same requests.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a JUnit XML report here.")
+def contract_test(provider, base_url, headers, max_examples, seed, junit_xml) -> None:
+    """Check any server implementing a bundled contract (this sandbox or a real staging API)."""
+    try:
+        import schemathesis  # noqa: F401
+    except ImportError:
+        raise click.ClickException("contract-test needs schemathesis: pip install 'refund-sandbox[test]'") from None
+    from sandbox.contract_test import run
+
+    settings = Settings.load()
+    try:
+        code = run(settings.contracts_dir, provider, base_url, headers=list(headers), max_examples=max_examples,
+                   seed=seed, junit_xml=junit_xml.resolve() if junit_xml else None)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(code)
+
+
 @main.command()
 @click.option("--tenant", default=None, help="Tenant to reset [default].")
 @click.option("--url", default=None, help="A running sandbox, e.g. http://127.0.0.1:8080.")

@@ -1,0 +1,86 @@
+"""`refund-sandbox contract-test`: schemathesis with a bundled contract against any server.
+
+The same settings the project's own test suite uses (tests/test_contracts.py): a fixed seed,
+bounded examples, every check, the rejection and business-rule statuses each contract
+declares in `info`, and documented 5xx allowed only for the operations that document them.
+Runs the schemathesis command line, which prints progress and a readable report, and can
+write JUnit XML for CI systems.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sandbox.core.contracts import HTTP_METHODS, parse
+
+#: Schemathesis's own default for schema-valid requests.
+POSITIVE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
+
+
+def settings_for(spec: dict[str, Any], *, seed: int, max_examples: int) -> dict[str, Any]:
+    """Schemathesis config (as for Config.from_dict) for one contract."""
+    info = spec["info"]
+    config: dict[str, Any] = {
+        "seed": seed,
+        "generation": {"max-examples": max_examples, "database": "none", "deterministic": True},
+        "checks": {
+            "negative_data_rejection": {"expected-statuses": [str(s) for s in info["x-sandbox-rejection-statuses"]]},
+            "positive_data_acceptance": {"expected-statuses": POSITIVE_DEFAULT
+                                         + [str(s) for s in info["x-sandbox-rule-statuses"]]},
+        },
+    }
+    allowed = []
+    for item in spec["paths"].values():
+        for method in HTTP_METHODS:
+            op = item.get(method)
+            documented = [str(s) for s in (op or {}).get("responses", {}) if str(s).startswith("5")]
+            if op and documented:
+                allowed.append({"include-operation-id": op["operationId"],
+                                "checks": {"not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx",
+                                                                                        *documented]}}})
+    if allowed:
+        config["operations"] = allowed
+    return config
+
+
+def _toml(config: dict[str, Any]) -> str:
+    """The few shapes `settings_for` produces, as TOML (top-level keys before any table)."""
+    lines = [f"seed = {config['seed']}", "", "[generation]"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in config["generation"].items()]
+    for check, values in config["checks"].items():
+        lines += ["", f"[checks.{check}]", f"expected-statuses = {json.dumps(values['expected-statuses'])}"]
+    for op in config.get("operations", []):
+        statuses = op["checks"]["not_a_server_error"]["expected-statuses"]
+        lines += ["", "[[operations]]", f"include-operation-id = {json.dumps(op['include-operation-id'])}",
+                  f"checks.not_a_server_error.expected-statuses = {json.dumps(statuses)}"]
+    return "\n".join(lines) + "\n"
+
+
+def command(contract: Path, base_url: str, config_file: Path, *, headers: list[str], junit_xml: Path | None,
+            workers: int = 1) -> list[str]:
+    cmd = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config_file), "run", str(contract),
+           "--url", base_url, "--phases", "examples,coverage,fuzzing", "--workers", str(workers)]
+    for header in headers:
+        cmd += ["-H", header]
+    if junit_xml is not None:
+        cmd += ["--report", "junit", "--report-junit-path", str(junit_xml)]
+    return cmd
+
+
+def run(contracts_dir: Path, provider: str, base_url: str, *, headers: list[str], max_examples: int, seed: int,
+        junit_xml: Path | None) -> int:
+    """Run the contract test; the exit code is schemathesis's (0: no violation)."""
+    contract = Path(contracts_dir) / f"{provider}.openapi.yaml"
+    if not contract.exists():
+        raise FileNotFoundError(f"no contract for {provider!r} in {contracts_dir}")
+    config = settings_for(parse(contract), seed=seed, max_examples=max_examples)
+    with tempfile.TemporaryDirectory() as tmp:
+        config_file = Path(tmp) / "schemathesis.toml"
+        config_file.write_text(_toml(config), encoding="utf-8")
+        return subprocess.call(command(contract, base_url, config_file, headers=headers, junit_xml=junit_xml),
+                               cwd=tmp)
