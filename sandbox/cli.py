@@ -19,6 +19,17 @@ import click
 from sandbox.settings import Settings
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s",
                         stream=sys.stderr)
@@ -40,7 +51,8 @@ def main() -> None:
 @click.option("--validate-responses", is_flag=True, default=None, help="Check every response against its contract.")
 @click.option("--threads", type=int, default=None, help="Worker threads [8].")
 @click.option("--webhook-url", default=None, help="Also POST every notification here (with retries).")
-def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, webhook_url) -> None:
+@click.option("--control-token", default=None, help="Require X-Sandbox-Control-Token on /_sandbox (health excepted).")
+def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, webhook_url, control_token) -> None:
     """Serve every provider (or --only one) and the /_sandbox control plane."""
     from waitress import create_server
 
@@ -48,7 +60,8 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
 
     _configure_logging()
     settings = Settings.load(host=host, port=port, only=only, data_dir=data_dir, strict_auth=strict_auth,
-                             validate_responses=validate_responses, threads=threads, webhook_url=webhook_url)
+                             validate_responses=validate_responses, threads=threads, webhook_url=webhook_url,
+                             control_token=control_token)
     app = create_app(settings)
     server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
                            ident="refund-sandbox")
@@ -57,6 +70,11 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    if not settings.control_token and not _loopback(settings.host):
+        logging.getLogger("sandbox").warning(
+            "listening on %s beyond loopback without --control-token: anyone who reaches this port can reset "
+            "tenants, register credentials and inject faults (set --control-token or REFUND_SANDBOX_CONTROL_TOKEN)",
+            settings.host)
     mounts = ", ".join(f"{k} at {app.extensions['refund_sandbox'].mount(k) or '/'}"
                        for k in app.extensions["refund_sandbox"].providers if settings.only in (None, k))
     logging.getLogger("sandbox").info("refund-sandbox serving http://%s:%s (%s; control at /_sandbox)",

@@ -49,6 +49,7 @@ class Settings:
     outbox_limit: int = 1000
     journal_limit: int = 1000
     webhook_url: str | None = None
+    control_token: str | None = None
     contracts_dir: Path = field(default_factory=lambda: _data_dir("contracts"))
     fixtures_dir: Path = field(default_factory=lambda: _data_dir("fixtures"))
 

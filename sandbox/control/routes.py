@@ -5,6 +5,7 @@ Every view acts on the caller's tenant (`X-Sandbox-Tenant`, else "default").
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -20,6 +21,23 @@ from sandbox.core.runtime import runtime
 from sandbox.core.tenancy import current_tenant
 
 bp = Blueprint("_sandbox", __name__, url_prefix="/_sandbox")
+TOKEN_HEADER = "X-Sandbox-Control-Token"
+OPEN = frozenset({"_sandbox.health"})
+
+
+@bp.before_request
+def require_control_token():
+    """With --control-token, every control call but health must carry it (shared deployments).
+
+    :raise 401: the header is missing or wrong.
+    """
+    expected = runtime().settings.control_token
+    if not expected or request.endpoint in OPEN:
+        return
+    given = request.headers.get(TOKEN_HEADER, "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise SandboxError(Kind.UNAUTHENTICATED, f"the control plane needs the {TOKEN_HEADER} header",
+                           field=TOKEN_HEADER)
 
 
 def _provider(key: str) -> Provider:
