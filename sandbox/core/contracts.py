@@ -20,9 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 log = logging.getLogger("sandbox.selfcheck")
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -50,7 +47,7 @@ class Operation:
     operation_id: str
     method: str
     path: str
-    statuses: dict[int, Draft202012Validator | None]
+    statuses: dict[int, str | None]  # status -> the response schema's URI, None when it has no JSON body
 
 
 @dataclass
@@ -75,6 +72,8 @@ class Contracts:
         self.dir = Path(contracts_dir)
         self.raw: dict[str, dict[str, Any]] = {}
         self.operations: dict[tuple[str, str], Operation] = {}
+        self._validators: dict[str, Any] = {}
+        self._registries: dict[str, Any] = {}
         for owner in owners:
             path = self.dir / f"{owner}.openapi.yaml"
             if path.exists():
@@ -84,13 +83,12 @@ class Contracts:
     def _index(self, owner: str) -> None:
         spec = self.raw[owner]
         uri = f"urn:refund-sandbox:{owner}"
-        registry = Registry().with_resource(uri, Resource.from_contents(spec, default_specification=DRAFT202012))
         for path, item in (spec.get("paths") or {}).items():
             for method in HTTP_METHODS:
                 op = item.get(method)
                 if not op or "operationId" not in op:
                     continue
-                statuses: dict[int, Draft202012Validator | None] = {}
+                statuses: dict[int, str | None] = {}
                 for status, response in (op.get("responses") or {}).items():
                     if not str(status).isdigit():
                         continue
@@ -104,14 +102,28 @@ class Contracts:
                             target = target[part]
                         schema_at = (*ref, "content", "application/json", "schema")
                         has_schema = "schema" in ((target.get("content") or {}).get("application/json") or {})
-                    validator = None
-                    if has_schema:
-                        validator = Draft202012Validator(
-                            {"$ref": uri + "#" + _pointer(*schema_at)}, registry=registry,
-                            format_checker=Draft202012Validator.FORMAT_CHECKER)
-                    statuses[int(status)] = validator
+                    statuses[int(status)] = uri + "#" + _pointer(*schema_at) if has_schema else None
                 self.operations[(owner, op["operationId"])] = Operation(owner, op["operationId"], method.upper(),
                                                                        path, statuses)
+
+    def _validator(self, owner: str, ref: str) -> Any:
+        """A compiled validator for one response schema, built on first use (jsonschema is
+        imported only then: serving without --validate-responses never pays for it)."""
+        found = self._validators.get(ref)
+        if found is None:
+            from jsonschema import Draft202012Validator
+            from referencing import Registry, Resource
+            from referencing.jsonschema import DRAFT202012
+
+            registry = self._registries.get(owner)
+            if registry is None:
+                resource = Resource.from_contents(self.raw[owner], default_specification=DRAFT202012)
+                registry = Registry().with_resource(f"urn:refund-sandbox:{owner}", resource)
+                self._registries[owner] = registry
+            found = Draft202012Validator({"$ref": ref}, registry=registry,
+                                         format_checker=Draft202012Validator.FORMAT_CHECKER)
+            self._validators[ref] = found
+        return found
 
     def documented(self) -> set[tuple[str, str, int]]:
         """Every (owner, operationId, status) a contract documents."""
@@ -147,7 +159,8 @@ class Contracts:
                 except ValueError:
                     problem = "body is not JSON"
                 else:
-                    errors = sorted(op.statuses[status].iter_errors(document), key=lambda e: list(e.path))
+                    validator = self._validator(owner, op.statuses[status])
+                    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
                     if errors:
                         problem = "; ".join(f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}"
                                             for e in errors[:5])
