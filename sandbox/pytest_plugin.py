@@ -10,14 +10,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from sandbox.testing import LiveSandbox, SandboxHandle
+if TYPE_CHECKING:  # imported in the fixtures: loading the plugin must not load the app
+    from sandbox.testing import LiveSandbox, SandboxHandle
 
 
 @pytest.fixture(scope="session")
 def refund_sandbox_server() -> Iterator[LiveSandbox]:
+    from sandbox.testing import LiveSandbox
+
     server = LiveSandbox()
     try:
         yield server
