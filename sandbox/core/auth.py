@@ -121,9 +121,8 @@ class TokenIssuer:
         issued = IssuedToken(provider, tenant, scopes, expires)
         with self._lock:
             self._tokens[token] = issued
-            if len(self._tokens) > 100_000:  # keep memory flat under login storms: drop the oldest
-                for old in list(self._tokens)[: len(self._tokens) - 100_000]:
-                    del self._tokens[old]
+            while len(self._tokens) > 100_000:  # keep memory flat under login storms: drop the oldest
+                del self._tokens[next(iter(self._tokens))]
         return token, issued
 
     def lookup(self, token: str) -> IssuedToken | None:

@@ -23,9 +23,13 @@ class Outbox:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def record(self, tenant: str, provider: str, kind: str, payload: dict[str, Any], now) -> dict[str, Any]:
+    def record(self, tenant: str, provider: str, kind: str, payload: dict[str, Any], now,
+               delivering: bool = False) -> dict[str, Any]:
+        """Keep a notification; `delivering` starts its webhook delivery record (`attempt` fills it)."""
         item = {"id": f"ntf_{next(self._ids)}", "provider": provider, "type": kind,
                 "created_at": isoformat_ms(now), "payload": payload}
+        if delivering:
+            item.update(deliveries=[], delivered=False)
         with self._lock:
             self._items.setdefault(tenant, deque(maxlen=self.limit)).append(item)
         return item

@@ -130,9 +130,11 @@ def inject_faults(provider: Provider, tenant: str, operation_id: str, path_args:
 
     :raise: the injected status as a SandboxError in the provider's format.
     """
-    rt = runtime()
-    order_ref = provider.order_ref_of(path_args, request.get_json(silent=True))
-    fault = rt.faults.fire(tenant, provider.key, operation_id, None if order_ref is None else str(order_ref))
+    def order_ref() -> str | None:
+        ref = provider.order_ref_of(path_args, request.get_json(silent=True))
+        return None if ref is None else str(ref)
+
+    fault = runtime().faults.fire(tenant, provider.key, operation_id, order_ref)
     if fault is None:
         return
     g.fault = ", ".join(fault.effects)

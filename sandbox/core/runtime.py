@@ -50,10 +50,9 @@ class Runtime:
     def notify(self, tenant: str, provider: str, kind: str, payload: dict, now) -> dict:
         """Record what the provider would have sent; POST it to the tenant's webhook, if any,
         from the background deliverer (never delaying the API answer)."""
-        item = self.outbox.record(tenant, provider, kind, payload, now)
         url = self.webhook_url(tenant)
+        item = self.outbox.record(tenant, provider, kind, payload, now, delivering=bool(url))
         if url:
-            item["deliveries"], item["delivered"] = [], False
             self.deliverer.submit(url, {k: v for k, v in item.items() if k not in ("deliveries", "delivered")},
                                   lambda record: self.outbox.attempt(tenant, item["id"], record))
         return item

@@ -30,9 +30,14 @@ CODES = {
 }
 
 
+def envelope_fields(info: RequestInfo, status: int, is_array: bool) -> dict[str, Any]:
+    """The fields of Fire's standard envelope besides `data` (answers) or `error` (errors)."""
+    return {"status": status, "method": info.method, "pathname": info.path, "duration": info.duration_ms,
+            "traceId": info.trace_id, "isArray": is_array}
+
+
 def render(err: SandboxError, info: RequestInfo) -> dict[str, Any]:
     error: dict[str, Any] = {"code": err.code or CODES.get(err.kind, err.kind.value), "message": err.message}
     if err.field:
         error["field"] = err.field
-    return {"error": error, "status": err.status, "method": info.method, "pathname": info.path,
-            "duration": info.duration_ms, "traceId": info.trace_id, "isArray": False}
+    return {"error": error, **envelope_fields(info, err.status or 500, False)}

@@ -13,6 +13,7 @@ from sandbox.core.pipeline import request_info
 from sandbox.core.provider import Call, operation
 from sandbox.core.runtime import runtime
 from sandbox.providers.fire import rules
+from sandbox.providers.fire.errors import envelope_fields
 from sandbox.providers.fire.schemas import HEADERS, INJECT, LOGIN, REFUND, REFUND_PATH, present_order
 
 KEY = "fire"
@@ -27,10 +28,7 @@ AUTH = AllOf((HeaderCredential("Authorization", prefix="Bearer ", shape=JWT, acc
 
 def envelope(data: Any, status: int):
     """Fire's standard envelope around `data`."""
-    info = request_info()
-    body = {"data": data, "status": status, "method": info.method, "pathname": info.path,
-            "duration": info.duration_ms, "traceId": info.trace_id, "isArray": isinstance(data, list)}
-    return jsonify(body), status
+    return jsonify({"data": data, **envelope_fields(request_info(), status, isinstance(data, list))}), status
 
 
 def _login(call: Call):
