@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, jsonify
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app = Flask("sandbox")
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes  # larger bodies: 413 in the owner's format
     app.extensions[EXTENSION] = rt
     core.install(app)
     app.wsgi_app = FaultMiddleware(app.wsgi_app)  # type: ignore[method-assign]
@@ -54,6 +56,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_url_rule("/_sandbox/openapi.json", endpoint="contract_control",
                      view_func=_contract_view(rt, CONTROL_CONTRACT, ""))
     return app
+
+
+def wsgi_server(app: Flask, *, host: str, port: int) -> Any:
+    """The app under waitress, as `refund-sandbox serve` runs it (threads from the settings).
+
+    Bodies over the sandbox's limit are refused by the app, in the owner's format (413).
+    waitress itself refuses only bodies over 16 times that, before buffering them, with its
+    own plain-text 413, so a hostile upload can neither fill the disk nor reach the app.
+    """
+    from waitress import create_server
+
+    settings = app.extensions[EXTENSION].settings
+    return create_server(app, host=host, port=port, threads=settings.threads, ident="refund-sandbox",
+                         max_request_body_size=16 * settings.max_body_bytes)
 
 
 def _contract_view(rt: Runtime, owner: str, mount: str):

@@ -54,17 +54,14 @@ def main() -> None:
 @click.option("--control-token", default=None, help="Require X-Sandbox-Control-Token on /_sandbox (health excepted).")
 def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, webhook_url, control_token) -> None:
     """Serve every provider (or --only one) and the /_sandbox control plane."""
-    from waitress import create_server
-
-    from sandbox.app import create_app
+    from sandbox.app import create_app, wsgi_server
 
     _configure_logging()
     settings = Settings.load(host=host, port=port, only=only, data_dir=data_dir, strict_auth=strict_auth,
                              validate_responses=validate_responses, threads=threads, webhook_url=webhook_url,
                              control_token=control_token)
     app = create_app(settings)
-    server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
-                           ident="refund-sandbox")
+    server = wsgi_server(app, host=settings.host, port=settings.port)
 
     def stop(signum, frame):  # SIGTERM: stop accepting, close files, exit 0
         raise KeyboardInterrupt

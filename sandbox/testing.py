@@ -12,7 +12,7 @@ import urllib.request
 import uuid
 from typing import Any
 
-from sandbox.app import create_app
+from sandbox.app import create_app, wsgi_server
 from sandbox.settings import Settings
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, never a proxy
@@ -22,11 +22,9 @@ class LiveSandbox:
     """The whole sandbox served on 127.0.0.1 from a background thread; `stop()` ends it."""
 
     def __init__(self, **settings: Any) -> None:
-        from waitress import create_server
-
         settings.setdefault("log_requests", False)
         self.app = create_app(Settings.load(host="127.0.0.1", port=0, **settings))
-        self.server = create_server(self.app, host="127.0.0.1", port=0, threads=8, ident="refund-sandbox")
+        self.server = wsgi_server(self.app, host="127.0.0.1", port=0)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self._thread = threading.Thread(target=self.server.run, name="refund-sandbox", daemon=True)
         self._thread.start()

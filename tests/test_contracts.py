@@ -22,6 +22,7 @@ from schemathesis.checks import not_a_server_error
 from sandbox.contract_test import settings_for
 
 from conftest import ROOT, tracked_app
+from contract_auth import register_contract_credential
 
 CONTRACTS = sorted((ROOT / "contracts").glob("*.openapi.yaml"))
 SEED = 20261123
@@ -50,32 +51,7 @@ def _load(path: Path):
 SCHEMAS = {path.name.split(".")[0]: _load(path) for path in CONTRACTS}
 
 
-#: One credential registered for every provider (with every scope): registered credentials
-#: pass whatever their shape, so it serves each contract's security schemes as declared.
-CREDENTIAL = "contract-tests-credential"
-for _key in SCHEMAS:
-    if _key != "control":
-        assert CLIENT.post("/_sandbox/credentials", json={"provider": _key, "credential": CREDENTIAL,
-                                                          "tenant": "default"}).status_code == 201
-
-
-@schemathesis.auth()
-class ContractAuth:
-    """Put the registered credential wherever the operation's declared security schemes say."""
-
-    def get(self, case, ctx):
-        return CREDENTIAL
-
-    def set(self, case, data, ctx):
-        schemes = case.operation.schema.raw_schema.get("components", {}).get("securitySchemes", {})
-        case.headers = dict(case.headers or {})
-        for requirement in case.operation.definition.raw.get("security", []):
-            for name in requirement:
-                scheme = schemes[name]
-                if scheme["type"] == "http" and scheme["scheme"].lower() == "bearer":
-                    case.headers["Authorization"] = f"Bearer {data}"
-                elif scheme["type"] == "apiKey" and scheme["in"] == "header":
-                    case.headers[scheme["name"]] = data
+register_contract_credential(CLIENT)
 
 
 def _documented_5xx(case) -> bool:

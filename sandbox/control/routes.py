@@ -13,6 +13,7 @@ from marshmallow import ValidationError
 
 import sandbox
 from sandbox.control.schemas import CLOCK, CREDENTIAL, FAULT, REQUESTS_QUERY, SCENARIO, WEBHOOK
+from sandbox.core import body as json_body
 from sandbox.core import ids
 from sandbox.core.clock import isoformat_ms
 from sandbox.core.errors import Kind, SandboxError, from_validation
@@ -51,7 +52,7 @@ def _body(schema) -> dict[str, Any]:
     """Load an optional JSON body; no body at all means all defaults."""
     if not request.get_data():
         return load(schema, {}, 400)
-    document = request.get_json(silent=True)
+    document = json_body.document(400)
     if not isinstance(document, dict):
         raise SandboxError(Kind.VALIDATION, "request body must be a JSON object", field="body")
     return load(schema, document, 400)
@@ -159,6 +160,7 @@ def list_refunds(provider: str):
 
 @bp.get("/notifications")
 def list_notifications():
+    json_body.check_query(400)
     provider = request.args.get("provider")
     if provider is not None:
         _provider(provider)
@@ -180,6 +182,7 @@ def register_credential():
 @bp.get("/requests")
 def list_requests():
     rt = runtime()
+    json_body.check_query(400)
     query = load(REQUESTS_QUERY, request.args.to_dict(), 400)
     if query["provider"] is not None:
         _provider(query["provider"])

@@ -24,6 +24,7 @@ class Kind(enum.Enum):
     CONFLICT = "conflict"
     UNPROCESSABLE = "unprocessable"
     NOT_ACCEPTABLE = "not_acceptable"
+    TOO_LARGE = "payload_too_large"
     RATE_LIMITED = "rate_limited"
     INTERNAL = "internal"
     NOT_IMPLEMENTED = "not_implemented"
@@ -38,6 +39,7 @@ DEFAULT_STATUS = {
     Kind.METHOD_NOT_ALLOWED: 405,
     Kind.NOT_ACCEPTABLE: 406,
     Kind.CONFLICT: 409,
+    Kind.TOO_LARGE: 413,
     Kind.UNPROCESSABLE: 422,
     Kind.RATE_LIMITED: 429,
     Kind.INTERNAL: 500,

@@ -10,15 +10,14 @@ X-Sandbox-* headers, and log one line.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from sandbox.core import faults, ids, journal, tenancy
+from sandbox.core import body, faults, ids, journal, tenancy
 from sandbox.core.clock import isoformat_ms
 from sandbox.core.errors import Kind, SandboxError
 from sandbox.core.provider import RequestInfo
@@ -90,6 +89,9 @@ def handle_http_exception(exc: HTTPException) -> Response:
         allowed = sorted(exc.valid_methods or [])
         err = SandboxError(Kind.METHOD_NOT_ALLOWED, f"method {request.method} is not allowed here",
                            headers={"Allow": ", ".join(allowed)})
+    elif isinstance(exc, RequestEntityTooLarge):
+        err = SandboxError(Kind.TOO_LARGE, f"request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} "
+                           "bytes", field="body")
     elif exc.code and 400 <= exc.code < 500:
         err = SandboxError(Kind.VALIDATION, exc.description or exc.name, status=400)
     else:
@@ -109,11 +111,19 @@ def _json_or_text(raw: bytes, is_json: bool) -> Any:
         return None
     if is_json:
         try:
-            return json.loads(raw)
+            return body.parse(raw)
         except ValueError:
             pass
     text = raw.decode("utf-8", errors="replace")
     return text if len(text) <= 16_384 else text[:16_384] + "...[truncated]"
+
+
+def _request_body() -> bytes:
+    """The request body for the journal; one over the size limit is not read (it was refused)."""
+    try:
+        return request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        return b"[body over the size limit, not recorded]"
 
 
 def record_exchange(rt: Any, owner: str, response: Response, unanswered: bool, mismatch: str | None) -> None:
@@ -129,7 +139,7 @@ def record_exchange(rt: Any, owner: str, response: Response, unanswered: bool, m
         "contract_mismatch": mismatch,
         "request": {"headers": {k: journal.REDACTED if k.lower() in journal.SECRET_HEADERS else v
                                 for k, v in request.headers.items()},
-                    "body": journal.redact(_json_or_text(request.get_data(), request.is_json))},
+                    "body": journal.redact(_json_or_text(_request_body(), request.is_json))},
         "response": {"body": journal.redact(_json_or_text(response.get_data(), response.is_json))},
     })
 

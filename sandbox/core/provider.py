@@ -19,6 +19,7 @@ from typing import Any
 from flask import Blueprint, g, request
 from marshmallow import Schema, ValidationError
 
+from sandbox.core import body as json_body
 from sandbox.core import faults, tenancy
 from sandbox.core.auth import AuthContext, Principal
 from sandbox.core.errors import Kind, SandboxError, from_validation
@@ -131,7 +132,7 @@ def inject_faults(provider: Provider, tenant: str, operation_id: str, path_args:
     :raise: the injected status as a SandboxError in the provider's format.
     """
     def order_ref() -> str | None:
-        ref = provider.order_ref_of(path_args, request.get_json(silent=True))
+        ref = provider.order_ref_of(path_args, json_body.peek())
         return None if ref is None else str(ref)
 
     fault = runtime().faults.fire(tenant, provider.key, operation_id, order_ref)
@@ -173,14 +174,17 @@ def operation(*, body: Schema | None = None, headers: Schema | None = None, path
             if path is not None:
                 path_args = load(path, path_args, provider.validation_status)
             inject_faults(provider, tenant, view.__name__, path_args)
-            loaded_query = load(query, request.args.to_dict(), provider.validation_status) if query else {}
+            loaded_query: dict[str, Any] = {}
+            if query is not None:
+                json_body.check_query(provider.validation_status)
+                loaded_query = load(query, request.args.to_dict(), provider.validation_status)
             loaded_headers: dict[str, Any] = {}
             if headers is not None:
                 raw = {k.lower(): v for k, v in request.headers.items()}
                 loaded_headers = load(headers, raw, provider.validation_status)
             loaded_body = None
             if body is not None:
-                document = request.get_json(silent=True)
+                document = json_body.document(provider.validation_status)
                 if not isinstance(document, dict):
                     raise SandboxError(Kind.VALIDATION, "request body must be a JSON object",
                                        status=provider.validation_status, field="body")

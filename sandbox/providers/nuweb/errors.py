@@ -18,6 +18,7 @@ MESSAGES = {
     Kind.UNAUTHENTICATED: "Unauthenticated.",
     Kind.FORBIDDEN: "This action is unauthorized.",
     Kind.METHOD_NOT_ALLOWED: "The {method} method is not supported for route {path}.",
+    Kind.TOO_LARGE: "The POST data is too large.",
 }
 
 #: marshmallow's wording -> Laravel's, so 422 bodies read like the real API's.
