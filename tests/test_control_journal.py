@@ -35,6 +35,24 @@ def test_an_entry_holds_the_exchange_with_secrets_redacted(client):
     assert headers["Authorization"].split()[1] not in str(journal(client))
 
 
+def test_bodies_that_are_not_json_are_shown_as_text_unless_they_may_hold_a_secret(client):
+    client.post(PD_URL, data="refund please", content_type="text/plain", headers=PD_TOKEN)
+    form = "client_id=c&client_secret=s3cr3t-value&grant_type=client_credentials"
+    client.post(FIRE_LOGIN, data=form, content_type="application/x-www-form-urlencoded",
+                headers={"x-api-key": "pk_test_sandbox01", "x-client-channel": "integration"})
+    login, text = journal(client)["requests"]
+    assert text["status"] == 400 and text["request"]["body"] == "refund please"
+    assert login["status"] == 400 and "withheld" in login["request"]["body"]
+    assert "s3cr3t-value" not in str(journal(client))
+
+
+def test_a_body_too_large_for_the_journal_is_summarised(client):
+    big = {"id": "k", "order": "5550000000001", "shipping": True, "note": "x" * 70_000}
+    client.post(PD_URL, json=big, headers=PD_TOKEN)
+    [entry] = journal(client)["requests"]
+    assert entry["status"] == 400 and entry["request"]["body"].endswith("bytes, too large to record]")
+
+
 def test_errors_carry_their_code(client):
     client.post(PD_URL, json={"id": "x", "order": "nope", "shipping": True}, headers=PD_TOKEN)
     [entry] = journal(client)["requests"]

@@ -1,9 +1,12 @@
-"""The notification outbox: what each provider would have sent, per tenant, bounded.
+"""The notification outbox and the request journal: per tenant, bounded.
 
-Fire's downstream cancellation, customer refund notifications and the like are recorded
-here after their transaction commits, so tests can assert on them through
-`GET /_sandbox/notifications`. Each tenant keeps its newest `limit` entries; memory stays
-flat however many refunds pass.
+Outbox: Fire's downstream cancellation, customer refund notifications and the like are
+recorded here after their transaction commits, so tests can assert on them through
+`GET /_sandbox/notifications`. Journal: each exchange with a provider, for
+`GET /_sandbox/requests`. Each tenant keeps its newest `limit` entries of each, so memory
+stays flat however many refunds pass. The journal keeps bodies as sent (at most
+RAW_LIMIT bytes) and parses, redacts and truncates them only when someone reads it, so
+recording costs the request path next to nothing.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
+from sandbox.core import body
 from sandbox.core.clock import isoformat_ms
 
 
@@ -59,6 +64,8 @@ class Outbox:
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "access-token", "x-purple-dot-access-token", "cookie"})
 SECRET_KEYS = frozenset({"client_secret", "password", "accessToken", "token", "access_token"})
 REDACTED = "[redacted]"
+RAW_LIMIT = 64 * 1024  # bytes of a body kept for the journal
+TEXT_LIMIT = 16_384  # characters of a non-JSON body shown
 
 
 def redact(value: Any) -> Any:
@@ -68,6 +75,46 @@ def redact(value: Any) -> Any:
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
+
+
+@dataclass(frozen=True)
+class Body:
+    """A body as it crossed the wire; `render()` is what the journal shows of it."""
+
+    raw: bytes
+    size: int
+    is_json: bool
+
+    @classmethod
+    def of(cls, raw: bytes, is_json: bool) -> Body:
+        return cls(raw[:RAW_LIMIT], len(raw), is_json)
+
+    def render(self) -> Any:
+        """The parsed JSON with secrets redacted, else the text, unless it may hold a secret."""
+        if not self.size:
+            return None
+        if self.size > len(self.raw):
+            return f"[{self.size} bytes, too large to record]"
+        if self.is_json:
+            try:
+                return redact(body.parse(self.raw))
+            except ValueError:
+                pass
+        text = self.raw.decode("utf-8", errors="replace")
+        if any(key.lower() in text.lower() for key in SECRET_KEYS):
+            return f"[{self.size} bytes, not JSON, withheld: it may hold a secret]"
+        return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + "...[truncated]"
+
+
+def headers_shown(headers: list[tuple[str, str]]) -> dict[str, str]:
+    return {k: REDACTED if k.lower() in SECRET_HEADERS else v for k, v in headers}
+
+
+def _shown(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry as `GET /_sandbox/requests` shows it (the stored one keeps raw bodies)."""
+    request, response = entry["request"], entry["response"]
+    return {**entry, "request": {"headers": headers_shown(request["headers"]), "body": request["body"].render()},
+            "response": {"body": response["body"].render()}}
 
 
 class RequestJournal:
@@ -100,7 +147,7 @@ class RequestJournal:
                 and (operation is None or e["operation"] == operation)
                 and (status is None or e["status"] == status)
                 and (since is None or e["time"] >= since)]
-        return hits[offset:offset + limit], len(hits)
+        return [_shown(e) for e in hits[offset:offset + limit]], len(hits)
 
     def clear(self, tenant: str) -> None:
         with self._lock:

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from sandbox.core import body, faults, ids, journal, tenancy
+from sandbox.core import faults, ids, journal, tenancy
 from sandbox.core.clock import isoformat_ms
 from sandbox.core.errors import Kind, SandboxError
 from sandbox.core.provider import RequestInfo
@@ -106,18 +106,6 @@ def handle_unexpected(exc: Exception) -> Response:
     return render(SandboxError(Kind.INTERNAL, "internal error; see the sandbox log for trace " + g.get("trace_id", "")))
 
 
-def _json_or_text(raw: bytes, is_json: bool) -> Any:
-    if not raw:
-        return None
-    if is_json:
-        try:
-            return body.parse(raw)
-        except ValueError:
-            pass
-    text = raw.decode("utf-8", errors="replace")
-    return text if len(text) <= 16_384 else text[:16_384] + "...[truncated]"
-
-
 def _request_body() -> bytes:
     """The request body for the journal; one over the size limit is not read (it was refused)."""
     try:
@@ -137,10 +125,9 @@ def record_exchange(rt: Any, owner: str, response: Response, unanswered: bool, m
         "status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 2),
         "error_code": g.get("error_code"), "fault": g.get("fault"), "answered": not unanswered,
         "contract_mismatch": mismatch,
-        "request": {"headers": {k: journal.REDACTED if k.lower() in journal.SECRET_HEADERS else v
-                                for k, v in request.headers.items()},
-                    "body": journal.redact(_json_or_text(_request_body(), request.is_json))},
-        "response": {"body": journal.redact(_json_or_text(response.get_data(), response.is_json))},
+        "request": {"headers": list(request.headers.items()),
+                    "body": journal.Body.of(_request_body(), request.is_json)},
+        "response": {"body": journal.Body.of(response.get_data(), response.is_json)},
     })
 
 
