@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import signal
@@ -33,6 +34,20 @@ def _loopback(host: str) -> bool:
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s",
                         stream=sys.stderr)
+    # waitress's "Task queue depth is N" warnings stay on: silencing them was measured to HALVE
+    # the refund rate at 16 connections (664 -> 386 req/s, CPU per request 1.6 -> 2.9 ms), because
+    # the warning slows waitress's I/O thread while it holds the task queue's lock, which keeps
+    # it from starving the 8 worker threads of the GIL (see README, Performance)
+
+
+def _freeze_heap() -> None:
+    """Move every object alive now out of the garbage collector's reach.
+
+    A tenant's orders live until it is reset; without this, each full collection walks all of
+    them (150-980 ms pauses with 40,000-100,000 orders). Frozen documents are still freed by
+    reference counting when a reset drops them: JSON documents hold no cycles.
+    """
+    gc.freeze()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,6 +76,8 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
                              validate_responses=validate_responses, threads=threads, webhook_url=webhook_url,
                              control_token=control_token)
     app = create_app(settings)
+    app.extensions["refund_sandbox"].store.after_load = _freeze_heap
+    _freeze_heap()  # modules, contracts and fixtures: alive for the whole run
     server = wsgi_server(app, host=settings.host, port=settings.port)
 
     def stop(signum, frame):  # SIGTERM: stop accepting, close files, exit 0

@@ -36,4 +36,6 @@ class Clock:
 
 def isoformat_ms(moment: datetime) -> str:
     """RFC 3339 with milliseconds and a Z, as in "2026-03-30T12:00:00.000Z"."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # "+00:00" -> "Z"

@@ -176,6 +176,8 @@ class Store:
         self.compact_min = compact_min
         self._tenants: dict[str, TenantState] = {}
         self._lock = threading.Lock()
+        #: Called after a tenant's data is loaded (`serve` freezes the heap there; see cli.py).
+        self.after_load: Callable[[], None] | None = None
 
     def fresh_data(self) -> dict[str, dict]:
         """A new copy of the fixtures, {provider: {table: {doc_id: doc}}}."""
@@ -191,6 +193,8 @@ class Store:
             if state is None:
                 state = self._open(name)
                 self._tenants[name] = state
+                if self.after_load is not None:
+                    self.after_load()
         return state
 
     def _open(self, name: str) -> TenantState:
