@@ -140,6 +140,8 @@ class Server:
     def start(self, timeout: float = 60.0) -> float:
         """Start and wait for the first 200 on the health path; return seconds from spawn to it."""
         env = {**os.environ, "REFUND_SANDBOX_LOG_REQUESTS": "0", "PYTHONUNBUFFERED": "1", **self.env}
+        # bytecode is cached, as it is for an installed wheel (pip compiles it at install time)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         with open(self.log_path, "ab") as log:
             self.started_at = time.perf_counter()
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,

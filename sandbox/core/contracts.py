@@ -68,20 +68,42 @@ class SelfCheck:
 
 
 class Contracts:
+    """The contracts of `owners`, parsed on first use (parsing them is most of start-up)."""
+
     def __init__(self, contracts_dir: Path, owners: list[str]) -> None:
         self.dir = Path(contracts_dir)
-        self.raw: dict[str, dict[str, Any]] = {}
-        self.operations: dict[tuple[str, str], Operation] = {}
+        self.owners = list(owners)
+        self._raw: dict[str, dict[str, Any]] | None = None
+        self._operations: dict[tuple[str, str], Operation] = {}
+        self._load_lock = threading.Lock()
         self._validators: dict[str, Any] = {}
         self._registries: dict[str, Any] = {}
-        for owner in owners:
-            path = self.dir / f"{owner}.openapi.yaml"
-            if path.exists():
-                self.raw[owner] = parse(path)
-                self._index(owner)
 
-    def _index(self, owner: str) -> None:
-        spec = self.raw[owner]
+    def _loaded(self) -> dict[str, dict[str, Any]]:
+        raw = self._raw
+        if raw is None:
+            with self._load_lock:
+                if self._raw is None:
+                    loaded: dict[str, dict[str, Any]] = {}
+                    for owner in self.owners:
+                        path = self.dir / f"{owner}.openapi.yaml"
+                        if path.exists():
+                            loaded[owner] = parse(path)
+                            self._index(owner, loaded[owner])
+                    self._raw = loaded
+                raw = self._raw
+        return raw
+
+    @property
+    def raw(self) -> dict[str, dict[str, Any]]:
+        return self._loaded()
+
+    @property
+    def operations(self) -> dict[tuple[str, str], Operation]:
+        self._loaded()
+        return self._operations
+
+    def _index(self, owner: str, spec: dict[str, Any]) -> None:
         uri = f"urn:refund-sandbox:{owner}"
         for path, item in (spec.get("paths") or {}).items():
             for method in HTTP_METHODS:
@@ -103,7 +125,7 @@ class Contracts:
                         schema_at = (*ref, "content", "application/json", "schema")
                         has_schema = "schema" in ((target.get("content") or {}).get("application/json") or {})
                     statuses[int(status)] = uri + "#" + _pointer(*schema_at) if has_schema else None
-                self.operations[(owner, op["operationId"])] = Operation(owner, op["operationId"], method.upper(),
+                self._operations[(owner, op["operationId"])] = Operation(owner, op["operationId"], method.upper(),
                                                                        path, statuses)
 
     def _validator(self, owner: str, ref: str) -> Any:
