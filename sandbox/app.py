@@ -36,8 +36,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     store = Store(load_fixtures(settings.fixtures_dir, list(providers)), keys, settings.data_dir)
     rt = Runtime(settings=settings, providers=providers, store=store,
                  contracts=Contracts(settings.contracts_dir, [*providers, CONTROL_CONTRACT]),
-                 credentials=CredentialRegistry(settings.data_dir), outbox=Outbox(settings.outbox_limit),
-                 journal=RequestJournal(settings.journal_limit))
+                 credentials=CredentialRegistry(settings.data_dir),
+                 outbox=Outbox(settings.outbox_limit, settings.outbox_total),
+                 journal=RequestJournal(settings.journal_limit, settings.journal_total))
 
     app = Flask("sandbox")
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -48,6 +48,8 @@ class Settings:
     log_requests: bool = True
     outbox_limit: int = 1000
     journal_limit: int = 1000
+    journal_total: int = 20_000
+    outbox_total: int = 20_000
     max_body_bytes: int = 1024 * 1024
     webhook_url: str | None = None
     control_token: str | None = None
@@ -72,7 +74,8 @@ class Settings:
 
 
 def _convert(name: str, raw: str) -> Any:
-    if name in {"port", "token_ttl_seconds", "threads", "outbox_limit", "journal_limit", "max_body_bytes"}:
+    if name in {"port", "token_ttl_seconds", "threads", "outbox_limit", "journal_limit", "journal_total",
+                "outbox_total", "max_body_bytes"}:
         return int(raw)
     if name in {"strict_auth", "validate_responses", "log_requests"}:
         return _parse_bool(raw)

@@ -83,6 +83,17 @@ def test_the_journal_is_bounded():
     assert page["requests"][-1]["request"]["body"]["id"] == "k40"
 
 
+def test_the_journal_is_bounded_across_tenants_oldest_entries_first():
+    client = tracked_app(journal_limit=20, journal_total=30).test_client()
+    for tenant, count in (("a", 20), ("b", 15)):
+        for n in range(count):
+            client.post(PD_URL, json={"id": f"{tenant}{n}", "order": "nope", "shipping": True},
+                        headers={**PD_TOKEN, "X-Sandbox-Tenant": tenant})
+    a, b = journal(client, "?limit=500", tenant="a"), journal(client, "?limit=500", tenant="b")
+    assert (a["total"], b["total"]) == (15, 15)  # the five oldest of all were a's
+    assert a["requests"][-1]["request"]["body"]["id"] == "a5" and b["requests"][-1]["request"]["body"]["id"] == "b0"
+
+
 def test_the_journal_belongs_to_its_tenant_and_reset_clears_it(client):
     client.post(PD_URL, json={"id": "a", "order": "nope", "shipping": True}, headers={**PD_TOKEN,
                                                                                       "X-Sandbox-Tenant": "a"})

@@ -11,6 +11,7 @@ import pytest
 from sandbox.core import money
 from sandbox.core.clock import Clock, isoformat_ms
 from sandbox.core.errors import from_validation
+from sandbox.core.journal import Bounded, Outbox
 from sandbox.settings import Settings
 
 
@@ -56,3 +57,29 @@ def test_settings_from_environment_then_overrides(tmp_path: Path):
     settings = Settings.load(env=env, port=7070)
     assert (settings.port, settings.strict_auth, settings.only, settings.data_dir) == (7070, True, "fire", tmp_path)
     assert (settings.contracts_dir / "fire.openapi.yaml").exists()
+
+
+def test_bounded_keeps_per_tenant_and_total_limits_and_its_own_memory_flat():
+    bounded = Bounded(limit=5, total=8)
+    for n in range(10_000):  # one busy tenant: its own limit drops items, leaving stale arrivals
+        bounded.add("busy", {"n": n})
+    bounded.add("quiet", {"n": "q0"})
+    bounded.add("quiet", {"n": "q1"})
+    assert [i["n"] for i in bounded.items["busy"]] == list(range(9_995, 10_000))
+    assert len(bounded._order) <= 2 * bounded.total + 1000
+    for n in range(2, 6):  # the total bound drops the oldest items of any tenant, then quiet's own limit
+        bounded.add("quiet", {"n": f"q{n}"})
+    assert [i["n"] for i in bounded.items["busy"]] == [9_997, 9_998, 9_999]
+    assert [i["n"] for i in bounded.items["quiet"]] == ["q1", "q2", "q3", "q4", "q5"]
+    bounded.clear("busy")
+    bounded.add("other", {"n": "o"})
+    assert "busy" not in bounded.items and sum(len(q) for q in bounded.items.values()) == 6
+
+
+def test_outbox_is_bounded_in_total():
+    outbox = Outbox(limit=3, total=4)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    for tenant in ("a", "b", "c"):
+        for n in range(2):
+            outbox.record(tenant, "fire", "refund", {"n": n}, now)
+    assert [len(outbox.list(t)) for t in ("a", "b", "c")] == [0, 2, 2]

@@ -21,12 +21,49 @@ from sandbox.core import body
 from sandbox.core.clock import isoformat_ms
 
 
+class Bounded:
+    """Items per tenant, oldest dropped first: at most `limit` per tenant and `total` in all.
+
+    The per-tenant bound keeps one busy tenant's history short; the total bound keeps memory
+    flat however many tenants there are (a new item then drops the oldest item of any
+    tenant). O(1) per item. Callers hold `lock` for every access.
+    """
+
+    def __init__(self, limit: int, total: int) -> None:
+        self.limit, self.total = limit, total
+        self.lock = threading.Lock()
+        self.items: dict[str, deque] = {}
+        self._order: deque = deque()  # (tenant, item) in arrival order, with entries already dropped
+        self._count = 0
+
+    def add(self, tenant: str, item: dict[str, Any]) -> None:
+        queue = self.items.setdefault(tenant, deque())
+        queue.append(item)
+        self._order.append((tenant, item))
+        self._count += 1
+        if len(queue) > self.limit:
+            queue.popleft()
+            self._count -= 1
+        while self._count > self.total:
+            old_tenant, old = self._order.popleft()
+            old_queue = self.items.get(old_tenant)
+            if old_queue and old_queue[0] is old:
+                old_queue.popleft()
+                self._count -= 1
+                if not old_queue:
+                    del self.items[old_tenant]
+        if len(self._order) > 2 * self.total + 1000:  # forget arrivals that are gone already
+            alive = {id(i) for q in self.items.values() for i in q}
+            self._order = deque(e for e in self._order if id(e[1]) in alive)
+
+    def clear(self, tenant: str) -> None:
+        self._count -= len(self.items.pop(tenant, ()))
+
+
 class Outbox:
-    def __init__(self, limit: int = 1000) -> None:
-        self.limit = limit
-        self._items: dict[str, deque] = {}
+    def __init__(self, limit: int = 1000, total: int = 20_000) -> None:
+        self._items = Bounded(limit, total)
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
 
     def record(self, tenant: str, provider: str, kind: str, payload: dict[str, Any], now,
                delivering: bool = False) -> dict[str, Any]:
@@ -35,14 +72,14 @@ class Outbox:
                 "created_at": isoformat_ms(now), "payload": payload}
         if delivering:
             item.update(deliveries=[], delivered=False)
-        with self._lock:
-            self._items.setdefault(tenant, deque(maxlen=self.limit)).append(item)
+        with self._items.lock:
+            self._items.add(tenant, item)
         return item
 
     def attempt(self, tenant: str, item_id: str, record: dict[str, Any]) -> None:
         """Note one webhook delivery attempt on the item (it may have fallen off the outbox)."""
-        with self._lock:
-            for item in self._items.get(tenant, ()):
+        with self._items.lock:
+            for item in self._items.items.get(tenant, ()):
                 if item["id"] == item_id:
                     item.setdefault("deliveries", []).append(record)
                     item["delivered"] = record["delivered"] or (item.get("delivered") or False)
@@ -50,14 +87,14 @@ class Outbox:
 
     def list(self, tenant: str, provider: str | None = None) -> list[dict[str, Any]]:
         """Newest first (copies: deliveries may still be appended)."""
-        with self._lock:
+        with self._items.lock:
             items = [{**i, **({"deliveries": list(i["deliveries"])} if "deliveries" in i else {})}
-                     for i in self._items.get(tenant, ())]
+                     for i in self._items.items.get(tenant, ())]
         return [i for i in reversed(items) if provider is None or i["provider"] == provider]
 
     def clear(self, tenant: str) -> None:
-        with self._lock:
-            self._items.pop(tenant, None)
+        with self._items.lock:
+            self._items.clear(tenant)
 
 
 #: Headers and body keys whose values never enter the journal.
@@ -118,30 +155,30 @@ def _shown(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 class RequestJournal:
-    """Each tenant's newest `limit` exchanges with the providers, newest first on read."""
+    """Each tenant's newest `limit` exchanges with the providers (`total` across tenants),
+    newest first on read."""
 
-    def __init__(self, limit: int = 1000) -> None:
+    def __init__(self, limit: int = 1000, total: int = 20_000) -> None:
         self.limit = limit
-        self._items: dict[str, deque] = {}
+        self._items = Bounded(limit, total)
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
 
     def record(self, tenant: str, entry: dict[str, Any]) -> dict[str, Any]:
         entry = {"id": f"req_{next(self._ids)}", **entry}
-        with self._lock:
-            self._items.setdefault(tenant, deque(maxlen=self.limit)).append(entry)
+        with self._items.lock:
+            self._items.add(tenant, entry)
         return entry
 
     def size(self, tenant: str) -> int:
-        with self._lock:
-            return len(self._items.get(tenant, ()))
+        with self._items.lock:
+            return len(self._items.items.get(tenant, ()))
 
     def query(self, tenant: str, *, provider: str | None = None, operation: str | None = None,
               status: int | None = None, since: str | None = None, limit: int = 50,
               offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """(one page of matching entries, newest first; how many match in all)."""
-        with self._lock:
-            items = list(self._items.get(tenant, ()))
+        with self._items.lock:
+            items = list(self._items.items.get(tenant, ()))
         hits = [e for e in reversed(items)
                 if (provider is None or e["provider"] == provider)
                 and (operation is None or e["operation"] == operation)
@@ -150,5 +187,5 @@ class RequestJournal:
         return [_shown(e) for e in hits[offset:offset + limit]], len(hits)
 
     def clear(self, tenant: str) -> None:
-        with self._lock:
-            self._items.pop(tenant, None)
+        with self._items.lock:
+            self._items.clear(tenant)
