@@ -129,14 +129,15 @@ def test_each_new_tenant_is_a_copy_of_the_fixtures_sharing_nothing():
     assert b_docs["1"] is not fixtures["shop"]["orders"]["1"]
 
 
-def test_after_load_runs_once_per_new_tenant_with_its_data_in_place():
+def test_after_load_runs_once_per_new_tenant_and_after_each_reset():
     store = make_store()
     seen = []
     store.after_load = lambda: seen.append(sorted(store.tenants()))
     order(store, "a", "o1")
     order(store, "a", "o2")
     order(store, "b", "o1")
-    assert seen == [["a"], ["a", "b"]]
+    store.reset("a")
+    assert seen == [["a"], ["a", "b"], ["a", "b"]]
 
 
 def test_reset_returns_a_tenant_to_the_fixtures_and_leaves_others_alone():

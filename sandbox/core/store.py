@@ -176,7 +176,7 @@ class Store:
         self.compact_min = compact_min
         self._tenants: dict[str, TenantState] = {}
         self._lock = threading.Lock()
-        #: Called after a tenant's data is loaded (`serve` freezes the heap there; see cli.py).
+        #: Called after a tenant's data is loaded or reset (`serve` freezes the heap there; see cli.py).
         self.after_load: Callable[[], None] | None = None
 
     def fresh_data(self) -> dict[str, dict]:
@@ -254,6 +254,8 @@ class Store:
             state.seq += 1
             if state.files is not None and state.files.exists():
                 state.files.write_snapshot(state.seq, state.raw)
+        if self.after_load is not None:
+            self.after_load()
 
     def close(self) -> None:
         for state in list(self._tenants.values()):
