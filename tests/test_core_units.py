@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -65,15 +67,15 @@ def test_bounded_keeps_per_tenant_and_total_limits_and_its_own_memory_flat():
         bounded.add("busy", {"n": n})
     bounded.add("quiet", {"n": "q0"})
     bounded.add("quiet", {"n": "q1"})
-    assert [i["n"] for i in bounded.items["busy"]] == list(range(9_995, 10_000))
-    assert len(bounded._order) <= 2 * bounded.total + 1000
+    assert [i["n"] for i in bounded.of("busy")] == list(range(9_995, 10_000))
+    assert len(bounded._order) <= 2 * 5 + 1000
     for n in range(2, 6):  # the total bound drops the oldest items of any tenant, then quiet's own limit
         bounded.add("quiet", {"n": f"q{n}"})
-    assert [i["n"] for i in bounded.items["busy"]] == [9_997, 9_998, 9_999]
-    assert [i["n"] for i in bounded.items["quiet"]] == ["q1", "q2", "q3", "q4", "q5"]
+    assert [i["n"] for i in bounded.of("busy")] == [9_997, 9_998, 9_999]
+    assert [i["n"] for i in bounded.of("quiet")] == ["q1", "q2", "q3", "q4", "q5"]
     bounded.clear("busy")
     bounded.add("other", {"n": "o"})
-    assert "busy" not in bounded.items and sum(len(q) for q in bounded.items.values()) == 6
+    assert bounded.of("busy") == [] and len(bounded.of("quiet")) + len(bounded.of("other")) == 6
 
 
 def test_outbox_is_bounded_in_total():
@@ -83,3 +85,17 @@ def test_outbox_is_bounded_in_total():
         for n in range(2):
             outbox.record(tenant, "fire", "refund", {"n": n}, now)
     assert [len(outbox.list(t)) for t in ("a", "b", "c")] == [0, 2, 2]
+
+
+def test_bounded_frees_an_item_as_soon_as_its_tenant_limit_drops_it():
+    class Item:  # a weakly referenceable stand-in for a journal entry
+        pass
+
+    bounded, first = Bounded(limit=2, total=1_000), Item()
+    probe = weakref.ref(first)
+    bounded.add("t", first)
+    del first
+    bounded.add("t", Item())
+    bounded.add("t", Item())  # the first item falls off the tenant's limit
+    gc.collect()
+    assert probe() is None

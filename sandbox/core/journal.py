@@ -26,38 +26,45 @@ class Bounded:
 
     The per-tenant bound keeps one busy tenant's history short; the total bound keeps memory
     flat however many tenants there are (a new item then drops the oldest item of any
-    tenant). O(1) per item. Callers hold `lock` for every access.
+    tenant). O(1) per item; the arrival order holds (tenant, number) pairs only, never the
+    items, so an item dropped by its tenant's limit is freed at once. Callers hold `lock`.
     """
 
     def __init__(self, limit: int, total: int) -> None:
         self.limit, self.total = limit, total
         self.lock = threading.Lock()
-        self.items: dict[str, deque] = {}
-        self._order: deque = deque()  # (tenant, item) in arrival order, with entries already dropped
+        self._queues: dict[str, deque] = {}  # tenant -> deque of (number, item)
+        self._order: deque = deque()  # (tenant, number) in arrival order, some already dropped
+        self._numbers = itertools.count()
         self._count = 0
 
-    def add(self, tenant: str, item: dict[str, Any]) -> None:
-        queue = self.items.setdefault(tenant, deque())
-        queue.append(item)
-        self._order.append((tenant, item))
+    def of(self, tenant: str) -> list[Any]:
+        """The tenant's items, oldest first."""
+        return [item for _, item in self._queues.get(tenant, ())]
+
+    def add(self, tenant: str, item: Any) -> None:
+        number = next(self._numbers)
+        queue = self._queues.setdefault(tenant, deque())
+        queue.append((number, item))
+        self._order.append((tenant, number))
         self._count += 1
         if len(queue) > self.limit:
             queue.popleft()
             self._count -= 1
         while self._count > self.total:
-            old_tenant, old = self._order.popleft()
-            old_queue = self.items.get(old_tenant)
-            if old_queue and old_queue[0] is old:
+            old_tenant, old_number = self._order.popleft()
+            old_queue = self._queues.get(old_tenant)
+            if old_queue and old_queue[0][0] == old_number:
                 old_queue.popleft()
                 self._count -= 1
                 if not old_queue:
-                    del self.items[old_tenant]
-        if len(self._order) > 2 * self.total + 1000:  # forget arrivals that are gone already
-            alive = {id(i) for q in self.items.values() for i in q}
-            self._order = deque(e for e in self._order if id(e[1]) in alive)
+                    del self._queues[old_tenant]
+        if len(self._order) > 2 * self._count + 1000:  # forget arrivals that are gone already
+            alive = {(t, n) for t, q in self._queues.items() for n, _ in q}
+            self._order = deque(e for e in self._order if e in alive)
 
     def clear(self, tenant: str) -> None:
-        self._count -= len(self.items.pop(tenant, ()))
+        self._count -= len(self._queues.pop(tenant, ()))
 
 
 class Outbox:
@@ -79,7 +86,7 @@ class Outbox:
     def attempt(self, tenant: str, item_id: str, record: dict[str, Any]) -> None:
         """Note one webhook delivery attempt on the item (it may have fallen off the outbox)."""
         with self._items.lock:
-            for item in self._items.items.get(tenant, ()):
+            for item in self._items.of(tenant):
                 if item["id"] == item_id:
                     item.setdefault("deliveries", []).append(record)
                     item["delivered"] = record["delivered"] or (item.get("delivered") or False)
@@ -89,7 +96,7 @@ class Outbox:
         """Newest first (copies: deliveries may still be appended)."""
         with self._items.lock:
             items = [{**i, **({"deliveries": list(i["deliveries"])} if "deliveries" in i else {})}
-                     for i in self._items.items.get(tenant, ())]
+                     for i in self._items.of(tenant)]
         return [i for i in reversed(items) if provider is None or i["provider"] == provider]
 
     def clear(self, tenant: str) -> None:
@@ -171,14 +178,14 @@ class RequestJournal:
 
     def size(self, tenant: str) -> int:
         with self._items.lock:
-            return len(self._items.items.get(tenant, ()))
+            return len(self._items.of(tenant))
 
     def query(self, tenant: str, *, provider: str | None = None, operation: str | None = None,
               status: int | None = None, since: str | None = None, limit: int = 50,
               offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """(one page of matching entries, newest first; how many match in all)."""
         with self._items.lock:
-            items = list(self._items.items.get(tenant, ()))
+            items = self._items.of(tenant)
         hits = [e for e in reversed(items)
                 if (provider is None or e["provider"] == provider)
                 and (operation is None or e["operation"] == operation)
