@@ -12,12 +12,11 @@ sandbox is the sandbox's own work.
 from __future__ import annotations
 
 import argparse
-import signal
 from types import SimpleNamespace
 
 from flask import Flask, jsonify, request
 
-from sandbox.app import wsgi_server
+from sandbox.app import run_until_stopped, wsgi_server
 from sandbox.core.runtime import EXTENSION
 from sandbox.settings import Settings
 
@@ -53,18 +52,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
     settings = Settings.load(host=args.host, port=args.port, threads=args.threads)
-    server = make_server(create_app(), settings)
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
+    run_until_stopped(make_server(create_app(), settings))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,22 @@ def wsgi_server(app: Flask, *, host: str, port: int) -> Any:
     settings = app.extensions[EXTENSION].settings
     return create_server(app, host=host, port=port, threads=settings.threads, ident="refund-sandbox",
                          max_request_body_size=16 * settings.max_body_bytes)
+
+
+def run_until_stopped(server: Any, *cleanup: Callable[[], None]) -> None:
+    """Serve until SIGTERM or Ctrl-C (exit 0 either way), then close the server and run `cleanup`."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        for step in cleanup:
+            step()
 
 
 def _contract_view(rt: Runtime, owner: str, mount: str):

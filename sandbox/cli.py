@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import signal
 import sys
 import urllib.error
 import urllib.request
@@ -69,7 +68,7 @@ def main() -> None:
 @click.option("--control-token", default=None, help="Require X-Sandbox-Control-Token on /_sandbox (health excepted).")
 def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, webhook_url, control_token) -> None:
     """Serve every provider (or --only one) and the /_sandbox control plane."""
-    from sandbox.app import create_app, wsgi_server
+    from sandbox.app import create_app, run_until_stopped, wsgi_server
 
     _configure_logging()
     settings = Settings.load(host=host, port=port, only=only, data_dir=data_dir, strict_auth=strict_auth,
@@ -80,10 +79,6 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
     _freeze_heap()  # modules, contracts and fixtures: alive for the whole run
     server = wsgi_server(app, host=settings.host, port=settings.port)
 
-    def stop(signum, frame):  # SIGTERM: stop accepting, close files, exit 0
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
     if not settings.control_token and not _loopback(settings.host):
         logging.getLogger("sandbox").warning(
             "listening on %s beyond loopback without --control-token: anyone who reaches this port can reset "
@@ -93,14 +88,8 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
                        for k in app.extensions["refund_sandbox"].providers if settings.only in (None, k))
     logging.getLogger("sandbox").info("refund-sandbox serving http://%s:%s (%s; control at /_sandbox)",
                                       settings.host, server.effective_port, mounts)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
-        app.extensions["refund_sandbox"].deliverer.stop()
-        app.extensions["refund_sandbox"].store.close()
+    runtime = app.extensions["refund_sandbox"]
+    run_until_stopped(server, runtime.deliverer.stop, runtime.store.close)  # SIGTERM: close files, exit 0
 
 
 @main.command()
