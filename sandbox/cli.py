@@ -75,7 +75,8 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
                              validate_responses=validate_responses, threads=threads, webhook_url=webhook_url,
                              control_token=control_token)
     app = create_app(settings)
-    app.extensions["refund_sandbox"].store.after_load = _freeze_heap
+    runtime = app.extensions["refund_sandbox"]
+    runtime.store.after_load = _freeze_heap
     _freeze_heap()  # modules, contracts and fixtures: alive for the whole run
     server = wsgi_server(app, host=settings.host, port=settings.port)
 
@@ -84,11 +85,9 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
             "listening on %s beyond loopback without --control-token: anyone who reaches this port can reset "
             "tenants, register credentials and inject faults (set --control-token or REFUND_SANDBOX_CONTROL_TOKEN)",
             settings.host)
-    mounts = ", ".join(f"{k} at {app.extensions['refund_sandbox'].mount(k) or '/'}"
-                       for k in app.extensions["refund_sandbox"].providers if settings.only in (None, k))
+    mounts = ", ".join(f"{k} at {runtime.mount(k) or '/'}" for k in runtime.providers if settings.only in (None, k))
     logging.getLogger("sandbox").info("refund-sandbox serving http://%s:%s (%s; control at /_sandbox)",
                                       settings.host, server.effective_port, mounts)
-    runtime = app.extensions["refund_sandbox"]
     run_until_stopped(server, runtime.deliverer.stop, runtime.store.close)  # SIGTERM: close files, exit 0
 
 

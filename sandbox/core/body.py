@@ -100,14 +100,11 @@ def document(status: int | None) -> Any:
 
 
 def peek() -> Any:
-    """The current request's JSON body, or None when it is absent or unacceptable (never raises
-    for content; a body over the size limit still raises 413)."""
-    raw = request.get_data(cache=True)
-    if not raw or not request.is_json:
-        return None
+    """`document()`, or None when the body is unacceptable (a body over the size limit still
+    raises 413)."""
     try:
-        return parse(raw)
-    except ValueError:
+        return document(None)
+    except SandboxError:
         return None
 
 

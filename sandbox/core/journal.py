@@ -145,7 +145,8 @@ class Body:
             except ValueError:
                 pass
         text = self.raw.decode("utf-8", errors="replace")
-        if any(key.lower() in text.lower() for key in SECRET_KEYS):
+        lowered = text.lower()
+        if any(key.lower() in lowered for key in SECRET_KEYS):
             return f"[{self.size} bytes, not JSON, withheld: it may hold a secret]"
         return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + "...[truncated]"
 
@@ -166,7 +167,6 @@ class RequestJournal:
     newest first on read."""
 
     def __init__(self, limit: int = 1000, total: int = 20_000) -> None:
-        self.limit = limit
         self._items = Bounded(limit, total)
         self._ids = itertools.count(1)
 
