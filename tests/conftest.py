@@ -3,7 +3,8 @@
 Every app built here runs with `validate_responses`, so each response any test provokes
 is checked against the contract; the autouse `contract_conformance` fixture fails the test
 that produced a mismatch. `PRODUCED` gathers the (contract, operationId, status) triples
-seen across the whole session for `test_registry.py::test_every_documented_status_is_produced`.
+seen across the whole session for the status table judged when the session finishes
+(tests/status_table.py).
 """
 
 from __future__ import annotations
@@ -76,6 +77,49 @@ def fire_headers(client, *, account: str = FIRE_ACCOUNT, api_key: str = "pk_test
     return {**headers, "Authorization": f"Bearer {response.get_json()['accessToken']}", **extra}
 
 
-def pytest_collection_modifyitems(items):
-    """Tests marked run_last read what the others produced: run them at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("run_last") is not None)
+_DESELECTED: list = []
+_TABLE: dict = {}
+
+
+def pytest_deselected(items):
+    _DESELECTED.extend(items)
+
+
+def _full_run(session) -> bool:
+    """The whole suite: no paths named, no -k, -m, --lf or --sw, nothing deselected, no failures."""
+    config = session.config
+    narrowed = (config.args_source == pytest.Config.ArgsSource.ARGS or config.getoption("keyword")
+                or config.getoption("markexpr") or config.getoption("lf", False)
+                or config.getoption("stepwise", False))
+    return not narrowed and not _DESELECTED and session.testsfailed == 0
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The status table (tests/status_table.py), judged once every test has run."""
+    from status_table import judge
+
+    from sandbox.core.contracts import Contracts
+    from sandbox.providers import PROVIDERS
+
+    native: set = set()
+    for app in APPS:
+        check = app.extensions["refund_sandbox"].selfcheck
+        PRODUCED.update(check.seen)
+        native.update(check.native)
+    contracts = Contracts(ROOT / "contracts", [*(p.key for p in PROVIDERS), "control"])
+    full = _full_run(session)
+    text, problems = judge(contracts, PRODUCED, native, ROOT / "README.md", full)
+    _TABLE.update(text=text, problems=problems, full=full)
+    if problems:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _TABLE:
+        return
+    terminalreporter.section("status table (provider x operation x status)")
+    terminalreporter.write_line(_TABLE["text"])
+    if not _TABLE["full"]:
+        terminalreporter.write_line("partial run: completeness not judged (the full suite judges it)")
+    for problem in _TABLE["problems"]:
+        terminalreporter.write_line(f"FAILED status table: {problem}", red=True)

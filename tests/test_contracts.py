@@ -19,7 +19,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 from schemathesis.checks import not_a_server_error
 
-from sandbox.contract_test import settings_for
+from sandbox.contract_test import native_5xx, settings_for
 
 from conftest import ROOT, tracked_app
 from contract_auth import register_contract_credential
@@ -55,14 +55,45 @@ register_contract_credential(CLIENT)
 
 
 def _documented_5xx(case) -> bool:
-    responses = case.operation.definition.raw.get("responses", {})
-    return any(str(code).startswith("5") for code in responses)
+    return bool(native_5xx(case.operation.definition.raw))
 
 
 @schemathesis.pytest.parametrize(**SCHEMAS)
 def test_contract(case):
     excluded = [not_a_server_error] if _documented_5xx(case) else []
     case.call_and_validate(excluded_checks=excluded)
+
+
+# ----------------------------------------------- the same machinery with a 500 fault active
+
+FAULT_APP = tracked_app()
+FAULT_CLIENT = FAULT_APP.test_client()
+register_contract_credential(FAULT_CLIENT)
+PROVIDER_CONTRACTS = [p for p in CONTRACTS if not p.name.startswith("control.")]
+for _path in PROVIDER_CONTRACTS:
+    assert FAULT_CLIENT.post("/_sandbox/faults", json={"provider": _path.name.split(".")[0],
+                                                       "status": 500}).status_code == 201
+
+
+def _load_faulted(path: Path):
+    """Positive data only (the fault answers before the body is read), fewer examples: every
+    answer past authentication is the injected 500, which must match the contract."""
+    settings = settings_for(yaml.safe_load(path.read_text()), seed=SEED, max_examples=5)
+    settings.pop("operations", None)
+    settings["generation"]["mode"] = "positive"
+    settings["phases"] = {"coverage": {"enabled": False}}
+    schema = schemathesis.openapi.from_path(path, config=schemathesis.Config.from_dict(settings))
+    schema.app = FAULT_APP
+    return schema
+
+
+FAULTED = {path.name.split(".")[0]: _load_faulted(path) for path in PROVIDER_CONTRACTS}
+
+
+@schemathesis.pytest.parametrize(**FAULTED)
+def test_contract_with_a_500_fault_active(case):
+    response = case.call_and_validate(excluded_checks=[not_a_server_error])
+    assert response.status_code in (401, 403, 500), response.status_code
 
 
 @pytest.mark.parametrize("path", CONTRACTS, ids=lambda p: p.name)

@@ -96,7 +96,7 @@ def list_providers():
     for key, provider in rt.providers.items():
         mount = rt.mount(key)
         operations = [{"operation_id": op.operation_id, "method": op.method, "path": mount + op.path}
-                      for (owner, _), op in rt.contracts.operations.items() if owner == key]
+                      for op in (rt.contracts.operations[(key, op_id)] for op_id in rt.contracts.operation_ids(key))]
         items.append({"key": key, "name": provider.name, "mount": mount or "/",
                       "contract_url": f"{mount}/openapi.json", "operations": operations})
     return jsonify(providers=items)
@@ -194,18 +194,39 @@ def list_requests():
     return jsonify(tenant=tenant, total=total, limit=query["limit"], offset=query["offset"], requests=items)
 
 
+def _check_fault_status(contracts: Any, targets: list[tuple[str, str]], status: int, code: str | None) -> None:
+    """A fault's status must be declared on every operation it can match, and its code (if
+    given) be one the contracts declare for that status on each of them.
+
+    :raise 400: naming the declared statuses or codes.
+    """
+    for owner, op in targets:
+        declared = contracts.operations[(owner, op)].statuses
+        if status not in declared:
+            raise SandboxError(Kind.VALIDATION, f"status {status} is not declared for {owner} {op}; declared: "
+                               f"{', '.join(map(str, sorted(s for s in declared if s >= 400)))}", field="status")
+        codes = contracts.error_codes(owner, op, status)
+        if code is not None and code not in codes:
+            raise SandboxError(Kind.VALIDATION, f"code {code!r} is not declared for {owner} {op} status {status}; "
+                               f"declared: {', '.join(codes) or 'none'}", field="code")
+
+
 @bp.post("/faults")
 def add_fault():
     rt = runtime()
     body = _body(FAULT)
     if body["provider"] is not None and body["provider"] not in rt.providers:
         raise SandboxError(Kind.VALIDATION, f"unknown provider {body['provider']!r}", field="provider")
+    targets = [(owner, op) for owner in rt.providers if body["provider"] in (None, owner)
+               for op in rt.contracts.operation_ids(owner)]
     if body["operation"] is not None:
-        known = {op for (owner, op) in rt.contracts.operations if body["provider"] in (None, owner)
-                 and owner in rt.providers}
+        known = {op for _, op in targets}
         if body["operation"] not in known:
             raise SandboxError(Kind.VALIDATION, f"unknown operation {body['operation']!r} (operationIds: "
                                f"{', '.join(sorted(known))})", field="operation")
+        targets = [(owner, op) for owner, op in targets if op == body["operation"]]
+    if body["status"]:
+        _check_fault_status(rt.contracts, targets, body["status"], body["code"])
     fault = rt.faults.add(current_tenant(), **body)
     return jsonify(fault.as_dict()), 201
 

@@ -43,6 +43,7 @@ class FaultIn(Strict):
     operation = Text(load_default=None, max_length=128)
     order_ref = Text(load_default=None, max_length=255)
     status = JsonInt(load_default=None, minimum=400, maximum=599)
+    code = Text(load_default=None, max_length=128)
     delay_ms = JsonInt(load_default=0, minimum=0, maximum=60_000)
     drop_connection = JsonBool(load_default=False)
     timeout_after_commit = JsonBool(load_default=False)
@@ -53,6 +54,8 @@ class FaultIn(Strict):
 
     @validates_schema
     def _one_effect(self, data, **kwargs) -> None:
+        if data["code"] is not None and not data["status"]:
+            raise ValidationError("code needs a status: it is one of the error codes declared for that status", "code")
         if not (data["status"] or data["delay_ms"] or data["drop_connection"] or data["timeout_after_commit"]):
             raise ValidationError("give at least one effect: status, delay_ms, drop_connection or "
                                   "timeout_after_commit", "status")

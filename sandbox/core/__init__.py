@@ -14,6 +14,7 @@ from sandbox.core.errors import SandboxError
 
 def install(app: Flask) -> None:
     """Register the pipeline: before-request hooks, error handlers, after-request hooks."""
+    app.url_map.merge_slashes = False  # "//" is an unknown route, not Werkzeug's own 308 redirect
     app.before_request(pipeline.start_request)          # 1. timer, trace id, owning provider
     # 2. the view's @operation: auth -> tenant -> scope -> headers -> body (sandbox.core.provider)
     app.register_error_handler(SandboxError, pipeline.handle_sandbox_error)   # 3. errors, natively

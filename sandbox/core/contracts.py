@@ -41,13 +41,34 @@ def _pointer(*parts: str) -> str:
     return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+UNKNOWN_ROUTE = "(unknown route)"  # the operationId under which unknown paths are checked
+APPEND_SLASH = "(append slash)"  # ... and a known path without its trailing slash
+#: Answers that belong to no operation, declared as shared responses: name -> (pseudo operationId, status)
+ROUTING_ANSWERS = {"UnknownRoute": (UNKNOWN_ROUTE, 404), "AppendSlash": (APPEND_SLASH, 301)}
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One documented response: its media type (None: no body), schema URI and fault codes."""
+
+    media: str | None
+    schema: str | None
+    codes: dict[str, Any]
+    injected_only: bool = False  # the provider's shared Injected<status>: only a fault sends it for sure
+
+
 @dataclass
 class Operation:
     owner: str
     operation_id: str
     method: str
     path: str
-    statuses: dict[int, str | None]  # status -> the response schema's URI, None when it has no JSON body
+    answers: dict[int, Answer]
+
+    @property
+    def statuses(self) -> set[int]:
+        return set(self.answers)
 
 
 @dataclass
@@ -55,13 +76,17 @@ class SelfCheck:
     """Which (owner, operationId, status) answers were produced, and which broke the contract."""
 
     seen: set[tuple[str, str, int]] = field(default_factory=set)
+    native: set[tuple[str, str, int]] = field(default_factory=set)  # seen without an injected fault
     mismatches: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, key: tuple[str, str, int], problem: str | None, detail: dict[str, Any]) -> None:
+    def record(self, key: tuple[str, str, int], problem: str | None, detail: dict[str, Any],
+               injected: bool = False) -> None:
         with self._lock:
             if problem is None:
                 self.seen.add(key)
+                if not injected:
+                    self.native.add(key)
             else:
                 self.mismatches.append({"owner": key[0], "operation": key[1], "status": key[2],
                                         "problem": problem, **detail})
@@ -104,29 +129,55 @@ class Contracts:
         return self._operations
 
     def _index(self, owner: str, spec: dict[str, Any]) -> None:
-        uri = f"urn:refund-sandbox:{owner}"
         for path, item in (spec.get("paths") or {}).items():
             for method in HTTP_METHODS:
                 op = item.get(method)
                 if not op or "operationId" not in op:
                     continue
-                statuses: dict[int, str | None] = {}
-                for status, response in (op.get("responses") or {}).items():
-                    if not str(status).isdigit():
-                        continue
-                    schema_at: tuple[str, ...] = ("paths", path, method, "responses", str(status),
-                                                  "content", "application/json", "schema")
-                    has_schema = "schema" in ((response.get("content") or {}).get("application/json") or {})
-                    if "$ref" in response:  # a shared response object
-                        ref = response["$ref"].lstrip("#/").split("/")
-                        target = spec
-                        for part in ref:
-                            target = target[part]
-                        schema_at = (*ref, "content", "application/json", "schema")
-                        has_schema = "schema" in ((target.get("content") or {}).get("application/json") or {})
-                    statuses[int(status)] = uri + "#" + _pointer(*schema_at) if has_schema else None
+                answers = {int(status): self._answer(owner, spec, ("paths", path, method, "responses", str(status)),
+                                                     int(status))
+                           for status in (op.get("responses") or {}) if str(status).isdigit()}
                 self._operations[(owner, op["operationId"])] = Operation(owner, op["operationId"], method.upper(),
-                                                                       path, statuses)
+                                                                       path, answers)
+        shared = (spec.get("components") or {}).get("responses") or {}
+        for name, (pseudo, status) in ROUTING_ANSWERS.items():
+            if name in shared:
+                answer = self._answer(owner, spec, ("components", "responses", name), status)
+                self._operations[(owner, pseudo)] = Operation(owner, pseudo, "*", "*", {status: answer})
+
+    def operation_ids(self, owner: str) -> list[str]:
+        """The real operations of `owner` (not the pseudo-operations of routing answers)."""
+        pseudo = {p for p, _ in ROUTING_ANSWERS.values()}
+        return [op for (o, op) in self.operations if o == owner and op not in pseudo]
+
+    @staticmethod
+    def _answer(owner: str, spec: dict[str, Any], at: tuple[str, ...], status: int) -> Answer:
+        """The response object at `at` (following a shared response's $ref), as an Answer.
+
+        Its fault codes are its own `x-sandbox-error-codes`, else those of the provider's
+        shared `Injected<status>` response.
+        """
+        response = _resolve(spec, at)
+        if "$ref" in response:
+            at = tuple(response["$ref"].lstrip("#/").split("/"))
+            response = _resolve(spec, at)
+        injected_only = at[-1] == f"Injected{status}"
+        content = response.get("content") or {}
+        media = next(iter(content), None)
+        schema = None
+        if media is not None and "schema" in content[media]:
+            schema = f"urn:refund-sandbox:{owner}#" + _pointer(*at, "content", media, "schema")
+        codes = response.get("x-sandbox-error-codes")
+        if codes is None:
+            shared = ((spec.get("components") or {}).get("responses") or {}).get(f"Injected{status}") or {}
+            codes = shared.get("x-sandbox-error-codes") or {}
+        return Answer(media, schema, dict(codes), injected_only)
+
+    def error_codes(self, owner: str, operation_id: str, status: int) -> dict[str, Any]:
+        """The fault codes the contract declares for one operation and status ({} if none)."""
+        op = self.operations.get((owner, operation_id))
+        answer = op.answers.get(status) if op else None
+        return answer.codes if answer else {}
 
     def _validator(self, owner: str, ref: str) -> Any:
         """A compiled validator for one response schema, built on first use (jsonschema is
@@ -151,43 +202,64 @@ class Contracts:
         """Every (owner, operationId, status) a contract documents."""
         return {(o.owner, o.operation_id, s) for o in self.operations.values() for s in o.statuses}
 
+    def documented_native(self) -> set[tuple[str, str, int]]:
+        """The documented answers the sandbox gives by itself (not only through a fault)."""
+        return {(o.owner, o.operation_id, s) for o in self.operations.values()
+                for s, answer in o.answers.items() if not answer.injected_only}
+
     def served(self, owner: str, mount: str) -> dict[str, Any]:
         """The contract as served at `<mount>/openapi.json`, its server set to the live mount."""
         spec = copy.deepcopy(self.raw[owner])
         spec["servers"] = [{"url": mount or "/"}]
         return spec
 
-    def check(self, selfcheck: SelfCheck, owner: str, operation_id: str, method: str, status: int, body: bytes,
-              content_type: str | None) -> str | None:
+    def check(self, selfcheck: SelfCheck, owner: str, operation_id: str, method: str | None, status: int,
+              body: bytes, content_type: str | None, *, injected: bool = False) -> str | None:
         """Validate one response; record and return the problem (None when it conforms).
 
-        Only requests with the operation's own method are checked: Flask's automatic OPTIONS
-        and HEAD answers belong to no operation.
+        Only requests with the operation's own method are checked (Flask's automatic OPTIONS
+        and HEAD answers belong to no operation); `method=None` checks regardless, for the 405
+        a path answers to the methods it does not serve.
         """
         op = self.operations.get((owner, operation_id))
-        if op is None or op.method != method:
+        if op is None or (method is not None and op.method not in (method, "*")):
             return None
         key = (owner, operation_id, status)
-        problem = None
         detail: dict[str, Any] = {}
-        if status not in op.statuses:
+        answer = op.answers.get(status)
+        if answer is None:
             problem = f"status {status} is not documented for {operation_id}"
-        elif op.statuses[status] is not None:
-            if not (content_type or "").startswith("application/json"):
-                problem = f"content type {content_type!r} is not application/json"
-            else:
-                try:
-                    document = json.loads(body)
-                except ValueError:
-                    problem = "body is not JSON"
-                else:
-                    validator = self._validator(owner, op.statuses[status])
-                    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
-                    if errors:
-                        problem = "; ".join(f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}"
-                                            for e in errors[:5])
-                        detail["body"] = document
-        selfcheck.record(key, problem, detail)
+        else:
+            problem = self._check_body(owner, answer, body, content_type, detail)
+        selfcheck.record(key, problem, detail, injected)
         if problem is not None:
             log.warning("response does not match contract %s %s %d: %s", owner, operation_id, status, problem)
         return problem
+
+    def _check_body(self, owner: str, answer: Answer, body: bytes, content_type: str | None,
+                    detail: dict[str, Any]) -> str | None:
+        if answer.media is None:
+            return None if not body else f"a body was sent where the contract declares none: {body[:80]!r}"
+        if not (content_type or "").startswith(answer.media):
+            return f"content type {content_type!r} is not {answer.media}"
+        if answer.schema is None:
+            return None
+        if answer.media == JSON:
+            try:
+                document = json.loads(body)
+            except ValueError:
+                return "body is not JSON"
+        else:
+            document = body.decode("utf-8", "replace")
+        errors = sorted(self._validator(owner, answer.schema).iter_errors(document), key=lambda e: list(e.path))
+        if errors:
+            detail["body"] = document
+            return "; ".join(f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors[:5])
+        return None
+
+
+def _resolve(spec: dict[str, Any], at: tuple[str, ...]) -> dict[str, Any]:
+    target: Any = spec
+    for part in at:
+        target = target[part]
+    return target

@@ -66,6 +66,14 @@ class SandboxError(Exception):
 
 
 @dataclass(frozen=True)
+class RawBody:
+    """A renderer's answer that is not JSON (Django's HTML error pages, say)."""
+
+    text: str
+    mimetype: str
+
+
+@dataclass(frozen=True)
 class ErrorSpec:
     """One entry of a provider's error catalogue: raise it with `spec.error(message)`."""
 

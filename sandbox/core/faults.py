@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.core.errors import Kind
+from sandbox.core.errors import Kind, SandboxError
 
 DROP = "refund_sandbox.drop"
 HOLD = "refund_sandbox.hold_ms"
@@ -32,12 +32,29 @@ except ImportError:  # pragma: no cover - waitress is a dependency
     _Disconnect = ConnectionAbortedError
 
 KIND_BY_STATUS = {400: Kind.VALIDATION, 401: Kind.UNAUTHENTICATED, 403: Kind.FORBIDDEN, 404: Kind.NOT_FOUND,
-                  405: Kind.METHOD_NOT_ALLOWED, 406: Kind.NOT_ACCEPTABLE, 409: Kind.CONFLICT,
+                  405: Kind.METHOD_NOT_ALLOWED, 406: Kind.NOT_ACCEPTABLE, 409: Kind.CONFLICT, 413: Kind.TOO_LARGE,
                   422: Kind.VALIDATION, 429: Kind.RATE_LIMITED, 501: Kind.NOT_IMPLEMENTED}
 
 
 def kind_for_status(status: int) -> Kind:
     return KIND_BY_STATUS.get(status, Kind.INTERNAL if status >= 500 else Kind.VALIDATION)
+
+
+def injected_error(status: int, codes: dict[str, Any], code: str | None, method: str, path: str) -> SandboxError:
+    """The error a fault answers: `code` (else the first) of the contract's codes for `status`.
+
+    A code's entry is its message, or {message, field}; `{method}` and `{path}` in the message
+    are filled in, as the provider's own messages would name them.
+    """
+    code = code or next(iter(codes), None)
+    entry = codes.get(code) if code else None
+    if isinstance(entry, dict):
+        message, field_name = entry.get("message", ""), entry.get("field")
+    else:
+        message, field_name = entry or f"injected fault: status {status}", None
+    message = message.replace("{method}", method).replace("{path}", path.lstrip("/"))
+    return SandboxError(kind_for_status(status), message, status=status, code=code, field=field_name,
+                        details={"injected": True})
 
 
 @dataclass
@@ -47,6 +64,7 @@ class Fault:
     operation: str | None = None
     order_ref: str | None = None
     status: int | None = None
+    code: str | None = None  # one of the contract's x-sandbox-error-codes for status; None: the first
     delay_ms: int = 0
     drop_connection: bool = False
     timeout_after_commit: bool = False
@@ -64,7 +82,7 @@ class Fault:
 
     @property
     def effects(self) -> list[str]:
-        names = [f"status {self.status}"] if self.status else []
+        names = [f"status {self.status}" + (f" {self.code}" if self.code else "")] if self.status else []
         names += ["delay"] if self.delay_ms else []
         names += ["drop_connection"] if self.drop_connection else []
         names += ["timeout_after_commit"] if self.timeout_after_commit else []
@@ -72,8 +90,9 @@ class Fault:
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "provider": self.provider, "operation": self.operation, "order_ref": self.order_ref,
-                "status": self.status, "delay_ms": self.delay_ms, "drop_connection": self.drop_connection,
-                "timeout_after_commit": self.timeout_after_commit, "hold_ms": self.hold_ms,
+                "status": self.status, "code": self.code, "delay_ms": self.delay_ms,
+                "drop_connection": self.drop_connection, "timeout_after_commit": self.timeout_after_commit,
+                "hold_ms": self.hold_ms,
                 "remaining": self.times, "probability": self.probability, "seed": self.seed, "fired": self.fired}
 
 

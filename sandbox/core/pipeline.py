@@ -16,11 +16,13 @@ from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.routing import RequestRedirect
 
 from sandbox.core import faults, ids, journal, tenancy
 from sandbox.core.clock import isoformat_ms
-from sandbox.core.errors import Kind, SandboxError
-from sandbox.core.provider import RequestInfo
+from sandbox.core.contracts import APPEND_SLASH, UNKNOWN_ROUTE
+from sandbox.core.errors import Kind, RawBody, SandboxError
+from sandbox.core.provider import request_info
 from sandbox.core.runtime import runtime
 
 access_log = logging.getLogger("sandbox.access")
@@ -29,7 +31,7 @@ CONTROL = "_sandbox"
 CONTROL_CONTRACT = "control"  # contracts/control.openapi.yaml
 
 
-def start_request() -> None:
+def start_request() -> Response | None:
     g.started = time.perf_counter()
     g.trace_id = ids.trace_id()
     rt = runtime()
@@ -46,19 +48,22 @@ def start_request() -> None:
             key = None
     g.owner = key
     g.provider = rt.providers.get(key) if key else None
+    if isinstance(request.routing_exception, RequestRedirect):  # a known path without its trailing slash
+        return append_slash(request.routing_exception.new_url)
+    return None
 
 
-def request_info() -> RequestInfo:
-    """Method, the path as the provider sees it (mount removed), trace id and duration so far."""
-    rt = runtime()
-    path = request.path
+def append_slash(new_url: str) -> Response:
+    """What the owner's stack does with a known path missing its trailing slash: Django's
+    APPEND_SLASH answers 301 to the slashed URL with an empty body; everyone else, 404."""
     provider = g.get("provider")
-    if provider is not None:
-        mount = rt.mount(provider.key)
-        if mount and path.startswith(mount):
-            path = path[len(mount):] or "/"
-    started = g.get("started", time.perf_counter())
-    return RequestInfo(request.method, path, g.get("trace_id", ""), int((time.perf_counter() - started) * 1000))
+    if provider is None or not provider.append_slash:
+        raise SandboxError(Kind.NOT_FOUND, f"no route for {request.method} {request.path}",
+                           details={"unknown_route": True})
+    g.routing_answer = APPEND_SLASH
+    response = Response(b"", status=301, mimetype="text/html")
+    response.headers["Location"] = new_url
+    return response
 
 
 def render(err: SandboxError) -> Response:
@@ -70,7 +75,7 @@ def render(err: SandboxError) -> Response:
         from sandbox.control.errors import render as control_render
 
         body = control_render(err, request_info())
-    response = jsonify(body)
+    response = Response(body.text, mimetype=body.mimetype) if isinstance(body, RawBody) else jsonify(body)
     response.status_code = err.status or 500
     for name, value in err.headers.items():
         response.headers[name] = value
@@ -84,9 +89,12 @@ def handle_sandbox_error(err: SandboxError) -> Response:
 
 def handle_http_exception(exc: HTTPException) -> Response:
     if isinstance(exc, NotFound):
-        err = SandboxError(Kind.NOT_FOUND, f"no route for {request.method} {request.path}")
+        g.routing_answer = UNKNOWN_ROUTE
+        err = SandboxError(Kind.NOT_FOUND, f"no route for {request.method} {request.path}",
+                           details={"unknown_route": True})
     elif isinstance(exc, MethodNotAllowed):
         allowed = sorted(exc.valid_methods or [])
+        g.routing_answer = _endpoints_for(allowed)
         err = SandboxError(Kind.METHOD_NOT_ALLOWED, f"method {request.method} is not allowed here",
                            headers={"Allow": ", ".join(allowed)})
     elif isinstance(exc, RequestEntityTooLarge):
@@ -97,6 +105,20 @@ def handle_http_exception(exc: HTTPException) -> Response:
     else:
         err = SandboxError(Kind.INTERNAL, "internal error")
     return render(err)
+
+
+def _endpoints_for(methods: list[str]) -> list[str]:
+    """The endpoints the request's path serves for `methods` (its 405 is declared on each)."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    endpoints = []
+    for method in methods:
+        if method not in ("HEAD", "OPTIONS"):
+            try:
+                endpoint, _ = adapter.match(method=method)
+            except HTTPException:
+                continue
+            endpoints.append(endpoint)
+    return endpoints
 
 
 def handle_unexpected(exc: Exception) -> Response:
@@ -131,16 +153,34 @@ def record_exchange(rt: Any, owner: str, response: Response, unanswered: bool, m
     })
 
 
+def self_check(rt: Any, owner: str | None, response: Response) -> str | None:
+    """Check the answer against its contract: the operation's, the path's 405 (declared on
+    each of its operations), or the owner's declared answer for unknown routes and missing
+    trailing slashes. Injected faults are checked too, and recorded as injected."""
+    contract = owner if owner in rt.providers else CONTROL_CONTRACT
+    routing = g.get("routing_answer")
+    if request.url_rule is not None:
+        checks = [((request.endpoint or "").rsplit(".", 1)[-1], request.method)]
+    elif routing in (UNKNOWN_ROUTE, APPEND_SLASH):
+        checks = [(routing, request.method)]
+    elif routing:  # a 405: the endpoints of the path
+        checks = [(endpoint.rsplit(".", 1)[-1], None) for endpoint in routing]
+    else:
+        return None
+    injected = g.get("fault_status") is not None
+    problems = [rt.contracts.check(rt.selfcheck, contract, operation_id, method, response.status_code,
+                                   response.get_data(), response.content_type, injected=injected)
+                for operation_id, method in checks]
+    return next((p for p in problems if p), None)
+
+
 def finish_request(response: Response) -> Response:
     rt = runtime()
     owner = g.get("owner")
     unanswered = bool(request.environ.get(faults.DROP) or request.environ.get(faults.HOLD))
     mismatch = None
-    if rt.settings.validate_responses and request.url_rule is not None and owner and not g.get("fault"):
-        operation_id = (request.endpoint or "").rsplit(".", 1)[-1]
-        contract = CONTROL_CONTRACT if owner == CONTROL else owner
-        mismatch = rt.contracts.check(rt.selfcheck, contract, operation_id, request.method, response.status_code,
-                                      response.get_data(), response.content_type)
+    if rt.settings.validate_responses and not unanswered:
+        mismatch = self_check(rt, owner, response)
     if owner in rt.providers:
         record_exchange(rt, owner, response, unanswered, mismatch)
     response.headers["X-Sandbox-Request-Id"] = g.get("trace_id", "")

@@ -22,7 +22,7 @@ from marshmallow import Schema, ValidationError
 from sandbox.core import body as json_body
 from sandbox.core import faults, tenancy
 from sandbox.core.auth import AuthContext, Principal
-from sandbox.core.errors import Kind, SandboxError, from_validation
+from sandbox.core.errors import Kind, RawBody, SandboxError, from_validation
 from sandbox.core.runtime import runtime
 
 
@@ -73,17 +73,33 @@ class RequestInfo:
     duration_ms: int
 
 
+def request_info() -> RequestInfo:
+    """Method, the path as the provider sees it (mount removed), trace id and duration so far."""
+    rt = runtime()
+    path = request.path
+    provider = g.get("provider")
+    if provider is not None:
+        mount = rt.mount(provider.key)
+        if mount and path.startswith(mount):
+            path = path[len(mount):] or "/"
+    started = g.get("started", time.perf_counter())
+    return RequestInfo(request.method, path, g.get("trace_id", ""), int((time.perf_counter() - started) * 1000))
+
+
 @dataclass(frozen=True)
 class Provider:
     key: str
     name: str
     blueprint: Blueprint
     auth: Any
-    render_error: Callable[[SandboxError, RequestInfo], dict[str, Any]]
+    render_error: Callable[[SandboxError, RequestInfo], dict[str, Any] | RawBody]
     tables: Mapping[str, str | None]
     present_order: Callable[[dict[str, Any]], dict[str, Any]]
     scenarios: tuple[Scenario, ...] = ()
     validation_status: int = 400
+    #: Django's APPEND_SLASH: a known path without its trailing slash answers 301 to the
+    #: slashed URL (else such a path is an unknown route, 404).
+    append_slash: bool = False
     order_table: str = "orders"
     refund_table: str = "refunds"
     #: Called in a transaction when the tenant's clock moves (POST /_sandbox/clock/advance),
@@ -145,8 +161,9 @@ def inject_faults(provider: Provider, tenant: str, operation_id: str, path_args:
         request.environ[faults.DROP] = True
         raise SandboxError(Kind.INTERNAL, "connection dropped (injected fault)", status=500)
     if fault.status:
-        raise SandboxError(faults.kind_for_status(fault.status), f"injected fault: status {fault.status}",
-                           status=fault.status)
+        g.fault_status = fault.status
+        codes = runtime().contracts.error_codes(provider.key, operation_id, fault.status)
+        raise faults.injected_error(fault.status, codes, fault.code, request.method, request_info().path)
     if fault.timeout_after_commit:
         request.environ[faults.HOLD] = fault.hold_ms
 

@@ -2,18 +2,32 @@
 
 400: `{"field": ["msg"]}`, nested for nested fields (a list with one entry per submitted
 item, `{}` where an item is fine), `{"non_field_errors": ["msg"]}` for cross-field rules,
-`{"detail": "..."}` for a bad version header; 401/403/404/405: `{"detail": "..."}` with
-DRF's own wording. All labelled as the sandbox's choice in the contract.
+`{"detail": "..."}` for a bad version header; 401/403/404/405 and every other status DRF
+handles: `{"detail": "..."}` with DRF's own wording. What DRF does not handle is Django's:
+an unknown URL gets Django's 404 page and an unhandled exception its 500 page (HTML, DEBUG
+off), and a known path without its trailing slash a 301 (APPEND_SLASH). All labelled as the
+sandbox's choice in the contract.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sandbox.core.errors import Kind, SandboxError
+from sandbox.core.errors import Kind, RawBody, SandboxError
 from sandbox.core.provider import RequestInfo
 
 VERSION_HEADER = "x-29next-api-version"
+_DJANGO_PAGE = """
+<!doctype html>
+<html lang="en">
+<head>
+  <title>%(title)s</title>
+</head>
+<body>
+  <h1>%(title)s</h1><p>%(details)s</p>
+</body>
+</html>
+"""
 DETAILS = {
     Kind.FORBIDDEN: "You do not have permission to perform this action.",
     Kind.NOT_FOUND: "Not found.",
@@ -59,8 +73,17 @@ def non_field_error(message: str) -> SandboxError:
     return SandboxError(Kind.VALIDATION, message, status=400, details={"drf": {"non_field_errors": [message]}})
 
 
-def render(err: SandboxError, info: RequestInfo) -> dict[str, Any]:
-    if err.kind is Kind.VALIDATION:
+def django_page(title: str, details: str = "") -> RawBody:
+    """Django's own error page (django.views.defaults.ERROR_PAGE_TEMPLATE, DEBUG off)."""
+    return RawBody(_DJANGO_PAGE % {"title": title, "details": details}, "text/html")
+
+
+def render(err: SandboxError, info: RequestInfo) -> dict[str, Any] | RawBody:
+    if err.status == 500:  # an exception DRF does not handle: Django's 500 page
+        return django_page("Server Error (500)")
+    if err.details.get("unknown_route"):  # no URL pattern: Django's 404 page
+        return django_page("Not Found", "The requested resource was not found on this server.")
+    if err.kind is Kind.VALIDATION and err.status == 400:
         if "drf" in err.details:
             return err.details["drf"]
         messages = err.details.get("messages")
@@ -69,6 +92,8 @@ def render(err: SandboxError, info: RequestInfo) -> dict[str, Any]:
         if messages is not None:
             return _drf(messages)
         return {err.field: [err.message]} if err.field else {"non_field_errors": [err.message]}
+    if err.code is not None:  # an error of the contract's catalogue (an injected fault, say)
+        return {"detail": err.message}
     if err.kind is Kind.UNAUTHENTICATED:
         missing = err.message.startswith("missing")
         return {"detail": "Authentication credentials were not provided." if missing else "Invalid token."}

@@ -3,6 +3,8 @@
 401 `{"message": "Unauthenticated."}`, 403 `{"message": "This action is unauthorized."}`,
 404 `{"message": "No query results for model [App\\\\Models\\\\Order] 123"}`, and 422
 `{"message": "The given data was invalid.", "errors": {"field": ["..."]}}` (research section 3).
+Every other status is `{"message"}` too, as Laravel renders an HTTP exception for an API
+client with debug off ("Server Error" for anything that is not one).
 """
 
 from __future__ import annotations
@@ -54,13 +56,16 @@ def invalid(field: str, message: str) -> SandboxError:
 
 
 def render(err: SandboxError, info: RequestInfo) -> dict[str, Any]:
-    if err.kind is Kind.VALIDATION:
+    """Laravel's JSON error body: 422 with `errors` by field, anything else `{"message"}`."""
+    if err.status == 422:
         errors = err.details.get("errors") or {err.field or "body": [err.message]}
         return {"message": INVALID,
                 "errors": {f: [laravel_message(f, m) for m in msgs] for f, msgs in errors.items()}}
+    if err.code is not None:  # an error of the contract's catalogue (an injected fault, say)
+        return {"message": err.message}
     template = MESSAGES.get(err.kind)
     if template:
         return {"message": template.format(method=info.method, path=info.path.lstrip("/"))}
-    if err.kind is Kind.NOT_FOUND and not err.message.startswith("No query results"):
+    if err.details.get("unknown_route"):
         return {"message": f"The route {info.path.lstrip('/')} could not be found."}
     return {"message": err.message if err.kind is not Kind.INTERNAL else "Server Error"}

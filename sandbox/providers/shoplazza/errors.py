@@ -2,7 +2,7 @@
 
 The vendor documents both shapes without saying which status uses which; the sandbox uses
 `error` for request-level failures (400, 401, 403) and `errors` for the rest (404, 405,
-406, 422), as labelled in the contract.
+406, 409, 413, 422, 429 and 5xx), as labelled in the contract.
 """
 
 from __future__ import annotations
@@ -27,11 +27,13 @@ MESSAGES = {
 
 
 def render(err: SandboxError, info: RequestInfo) -> dict[str, Any]:
-    if err.kind is Kind.FORBIDDEN:
+    if err.code is not None:  # an error of the catalogue, native or injected
+        message = err.message
+    elif err.kind is Kind.FORBIDDEN:
         message = f"access scope {err.field} is required"
-    elif err.code is None and err.kind in MESSAGES:
+    elif err.kind in MESSAGES:
         message = MESSAGES[err.kind]
-    elif err.kind is Kind.VALIDATION and err.code is None:  # a path id that failed its pattern
+    elif err.kind is Kind.VALIDATION:  # a path id that failed its pattern
         message = INVALID_ID.message
     else:
         message = err.message
