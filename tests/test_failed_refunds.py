@@ -60,3 +60,48 @@ def test_fire_other_scenarios_record_no_decline(client, scenario, payment_status
                            headers=fire_headers(client, account=order["headers"]["account"]))
     assert response.get_json()["data"]["payment_status"] == payment_status
     assert refunds(client, "fire")[0]["declined"] == []
+
+
+# ------------------------------------------------------------------------------------ Nuweb
+
+NUWEB_REFUND = "/nuweb/v1/orders/refund"
+GATEWAY_REFUSED = {"message": "The payment gateway refused the refund.", "errors": {"online": [
+    "The payment gateway refused the refund (do_not_honor). Send online=false to record an offline refund instead."]}}
+
+
+def nuweb_auth(client) -> dict[str, str]:
+    token = client.post("/nuweb/v1/login", json={"email": "qa@example.com", "password": "x", "device_name": "ci"})
+    return {"Authorization": f"Bearer {token.get_json()['token']}"}
+
+
+def nuweb_order(client, auth, order_id: int) -> dict:
+    return client.get("/nuweb/v1/order", query_string={"orderId": order_id}, headers=auth).get_json()
+
+
+def test_nuweb_gateway_refuses_an_online_refund_and_keeps_nothing(app, client):
+    order_id = int(seed(client, "nuweb.gateway_refused")["order_ref"])
+    auth = nuweb_auth(client)
+    before = nuweb_order(client, auth, order_id)
+    body = {"orderId": order_id, "online": True, "uuid": "retry-me-0001"}
+    refused = client.post(NUWEB_REFUND, json=body, headers=auth)
+    assert (refused.status_code, refused.get_json()) == (422, GATEWAY_REFUSED)
+    assert_on_contract(app, "nuweb", "refund_order", 422)
+    assert nuweb_order(client, auth, order_id) == before
+    assert refunds(client, "nuweb") == [] and notifications(client) == []
+    # the uuid was not kept: the same uuid, offline, refunds
+    offline = client.post(NUWEB_REFUND, json={**body, "online": False}, headers=auth)
+    assert offline.status_code == 200 and offline.get_json()["refundValue"] == before["total"]
+    [back] = [t for t in offline.get_json()["order"]["transactions"] if t["total"] < 0]
+    assert (back["metadata"]["online"], back["metadata"]["uuid"], back["paymentGateway"]) == (
+        False, "retry-me-0001", None)
+    assert client.post(NUWEB_REFUND, json=body, headers=auth).get_json() == offline.get_json(), "now the key replays"
+
+
+@pytest.mark.parametrize("body, balance", [({"type": "balance_refund", "online": True}, True),
+                                           ({"type": "cancellation", "online": True}, False)])
+def test_nuweb_refused_gateway_does_not_stop_what_never_reaches_it(client, body, balance):
+    order_id = int(seed(client, "nuweb.gateway_refused")["order_ref"])
+    response = client.post(NUWEB_REFUND, json={"orderId": order_id, **body}, headers=nuweb_auth(client))
+    assert response.status_code == 200
+    customer = response.get_json()["order"]["customer"]
+    assert (customer["balance"] > 0) is balance

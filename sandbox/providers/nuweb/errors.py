@@ -2,7 +2,8 @@
 
 401 `{"message": "Unauthenticated."}`, 403 `{"message": "This action is unauthorized."}`,
 404 `{"message": "No query results for model [App\\\\Models\\\\Order] 123"}`, and 422
-`{"message": "The given data was invalid.", "errors": {"field": ["..."]}}` (research section 3).
+`{"message": "The given data was invalid.", "errors": {"field": ["..."]}}` (research section 3);
+a refund the payment gateway refuses is a 422 on `online` whose message says so.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sandbox.core.errors import Kind, SandboxError
 from sandbox.core.provider import RequestInfo
 
 INVALID = "The given data was invalid."
+GATEWAY_REFUSED = "The payment gateway refused the refund."
 MESSAGES = {
     Kind.UNAUTHENTICATED: "Unauthenticated.",
     Kind.FORBIDDEN: "This action is unauthorized.",
@@ -53,10 +55,20 @@ def invalid(field: str, message: str) -> SandboxError:
     return SandboxError(Kind.VALIDATION, message, status=422, field=field, details={"errors": {field: [message]}})
 
 
+def gateway_refused(code: str) -> SandboxError:
+    """A 422 on `online`: the payment gateway refused to send the money back (the request
+    itself was valid, so the top-level message says what happened, as a Laravel app's
+    ValidationException::withMessages would)."""
+    return SandboxError(Kind.VALIDATION, GATEWAY_REFUSED, status=422, field="online", details={
+        "message": GATEWAY_REFUSED,
+        "errors": {"online": [f"The payment gateway refused the refund ({code}). "
+                              "Send online=false to record an offline refund instead."]}})
+
+
 def render(err: SandboxError, info: RequestInfo) -> dict[str, Any]:
     if err.kind is Kind.VALIDATION:
         errors = err.details.get("errors") or {err.field or "body": [err.message]}
-        return {"message": INVALID,
+        return {"message": err.details.get("message", INVALID),
                 "errors": {f: [laravel_message(f, m) for m in msgs] for f, msgs in errors.items()}}
     template = MESSAGES.get(err.kind)
     if template:
