@@ -105,3 +105,67 @@ def test_nuweb_refused_gateway_does_not_stop_what_never_reaches_it(client, body,
     assert response.status_code == 200
     customer = response.get_json()["order"]["customer"]
     assert (customer["balance"] > 0) is balance
+
+
+# ---------------------------------------------------------------------------- Next Commerce
+
+NC_TOKEN = {"Authorization": "Bearer " + "f1e2d3c4b5" * 3}
+GATEWAY_ERROR = {"detail": "Payment gateway error: the refund could not be processed. No refund was recorded."}
+
+
+def nc_url(number: str, suffix: str = "refund/") -> str:
+    return f"/nextcommerce/api/admin/orders/{number}/{suffix}"
+
+
+def nc_order(client, number: str) -> dict:
+    return client.get(nc_url(number, ""), headers=NC_TOKEN).get_json()
+
+
+def test_nextcommerce_failed_transaction_refunds_the_goods_but_no_money(app, client):
+    seeded = seed(client, "nextcommerce.transaction_failed")
+    number, line_id, debit_id = seeded["order_ref"], int(seeded["line_item_refs"][0]), int(seeded["transaction_refs"][0])
+    before = nc_order(client, number)
+    assert "sandbox" not in before and "refund_gateway" not in str(seeded["order"])
+    unit = next(x["price_incl_tax"] for x in before["lines"] if x["id"] == line_id)
+    body = {"refund_lines": [{"line_id": line_id, "quantity": 1, "restock_type": "return"}],
+            "transactions": [{"id": debit_id, "amount": unit}]}
+    response = client.post(nc_url(number), json=body, headers=NC_TOKEN)
+    assert response.status_code == 200
+    refund = response.get_json()
+    assert_on_contract(app, "nextcommerce", "refund_order", 200)
+    [failed] = refund["transactions"]
+    assert (failed["status"], failed["response_code"], failed["amount"], failed["parent_id"]) == (
+        "failed", 300, unit, debit_id)
+    assert refund["total_refund_amount"] == "0.00" and refund["adjustments"] == []
+    assert refund["total_return_incl_tax"] == unit and refund["refund_line_items"][0]["quantity"] == 1
+    after = nc_order(client, number)
+    assert after["payment_status"] == before["payment_status"] == "paid"
+    assert [x["current_quantity"] for x in after["lines"]] == [before["lines"][0]["current_quantity"] - 1,
+                                                              before["lines"][1]["current_quantity"]]
+    calc = client.post(nc_url(number, "refund/calculate/"), json={"refund_shipping": {"full_refund": True}},
+                       headers=NC_TOKEN).get_json()
+    assert calc["transactions"][0]["refundable_amount"] == before["total_incl_tax"], "the money is still refundable"
+    # a later refund of the money alone goes through
+    retry = client.post(nc_url(number), json={"transactions": [{"id": debit_id, "amount": unit}]}, headers=NC_TOKEN)
+    assert retry.status_code == 200
+    assert [(t["status"], t["response_code"]) for t in retry.get_json()["transactions"]] == [("succeeded", 100)]
+    assert retry.get_json()["total_refund_amount"] == unit
+    assert nc_order(client, number)["payment_status"] == "partially_refunded"
+
+
+def test_nextcommerce_gateway_error_is_502_and_records_nothing(app, client):
+    seeded = seed(client, "nextcommerce.gateway_error")
+    number, line_id, debit_id = seeded["order_ref"], int(seeded["line_item_refs"][0]), int(seeded["transaction_refs"][0])
+    before = nc_order(client, number)
+    body = {"refund_lines": [{"line_id": line_id, "quantity": 1, "restock_type": "return"}],
+            "transactions": [{"id": debit_id, "amount": "1.00"}]}
+    response = client.post(nc_url(number), json=body, headers=NC_TOKEN)
+    assert (response.status_code, response.get_json()) == (502, GATEWAY_ERROR)
+    assert_on_contract(app, "nextcommerce", "refund_order", 502)
+    assert nc_order(client, number) == before
+    assert refunds(client, "nextcommerce") == [] and notifications(client) == []
+    # what never reaches the gateway still works
+    assert client.post(nc_url(number, "refund/calculate/"), json={"refund_lines": body["refund_lines"]},
+                       headers=NC_TOKEN).status_code == 200
+    goods_only = client.post(nc_url(number), json={**body, "transactions": []}, headers=NC_TOKEN)
+    assert goods_only.status_code == 200 and goods_only.get_json()["total_refund_amount"] == "0.00"

@@ -3,7 +3,8 @@
 400: `{"field": ["msg"]}`, nested for nested fields (a list with one entry per submitted
 item, `{}` where an item is fine), `{"non_field_errors": ["msg"]}` for cross-field rules,
 `{"detail": "..."}` for a bad version header; 401/403/404/405: `{"detail": "..."}` with
-DRF's own wording. All labelled as the sandbox's choice in the contract.
+DRF's own wording; 502 `{"detail": "..."}` when the payment gateway errors (an APIException
+subclass). All labelled as the sandbox's choice in the contract.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sandbox.core.errors import Kind, SandboxError
 from sandbox.core.provider import RequestInfo
 
 VERSION_HEADER = "x-29next-api-version"
+GATEWAY_ERROR = "gateway_error"
 DETAILS = {
     Kind.FORBIDDEN: "You do not have permission to perform this action.",
     Kind.NOT_FOUND: "Not found.",
@@ -59,6 +61,12 @@ def non_field_error(message: str) -> SandboxError:
     return SandboxError(Kind.VALIDATION, message, status=400, details={"drf": {"non_field_errors": [message]}})
 
 
+def gateway_error() -> SandboxError:
+    """502: the payment gateway errored, so nothing was recorded (DRF's APIException shape)."""
+    return SandboxError(Kind.INTERNAL, "Payment gateway error: the refund could not be processed. "
+                        "No refund was recorded.", status=502, code=GATEWAY_ERROR)
+
+
 def render(err: SandboxError, info: RequestInfo) -> dict[str, Any]:
     if err.kind is Kind.VALIDATION:
         if "drf" in err.details:
@@ -74,4 +82,6 @@ def render(err: SandboxError, info: RequestInfo) -> dict[str, Any]:
         return {"detail": "Authentication credentials were not provided." if missing else "Invalid token."}
     if err.kind is Kind.METHOD_NOT_ALLOWED:
         return {"detail": f'Method "{info.method}" not allowed.'}
+    if err.code == GATEWAY_ERROR:
+        return {"detail": err.message}
     return {"detail": DETAILS.get(err.kind, err.message)}
