@@ -169,3 +169,64 @@ def test_nextcommerce_gateway_error_is_502_and_records_nothing(app, client):
                        headers=NC_TOKEN).status_code == 200
     goods_only = client.post(nc_url(number), json={**body, "transactions": []}, headers=NC_TOKEN)
     assert goods_only.status_code == 200 and goods_only.get_json()["total_refund_amount"] == "0.00"
+
+
+# -------------------------------------------------------------------------------- Shoplazza
+
+SPZ_TOKEN = {"access-token": "qa-token-0123456789abcdef0123456789"}
+
+
+def spz_refund(client, order_id: str):
+    return client.post(f"/shoplazza/openapi/2022-01/orders/{order_id}/refund", headers=SPZ_TOKEN)
+
+
+def test_shoplazza_store_not_active_is_400_and_changes_nothing(app, client):
+    order_id = seed(client, "shoplazza.store_inactive")["order_ref"]
+    before = stored(client, "shoplazza", order_id)
+    response = spz_refund(client, order_id)
+    assert (response.status_code, response.get_json()) == (400, {"error": "store is not active"})
+    assert_on_contract(app, "shoplazza", "refund_order", 400)
+    assert stored(client, "shoplazza", order_id) == before and refunds(client, "shoplazza") == []
+    read = client.get(f"/shoplazza/openapi/2022-01/orders/{order_id}", headers=SPZ_TOKEN)
+    assert read.status_code == 200 and "store_active" not in str(read.get_json())
+    other = seed(client, "shoplazza.paid", seed=6)["order_ref"]  # the tenant's other orders keep working
+    assert spz_refund(client, other).get_json()["status"] == "finished"
+
+
+def test_shoplazza_refund_goes_pending_then_fails(app, client):
+    order_id = seed(client, "shoplazza.refund_failed")["order_ref"]
+    started = spz_refund(client, order_id)
+    assert (started.status_code, started.get_json()["status"]) == (200, "pending")
+    assert_on_contract(app, "shoplazza", "refund_order", 200)
+    client.post("/_sandbox/clock/advance", json={"seconds": 300})
+    order = client.get(f"/shoplazza/openapi/2022-01/orders/{order_id}", headers=SPZ_TOKEN).get_json()["order"]
+    assert (order["financial_status"], order["refund_status"], order["total_refund_price"]) == (
+        "refund_failed", "failed", "0.00")
+    [record] = refunds(client, "shoplazza")
+    assert (record["status"], record["fail_reason"]) == ("failed", "The payment provider declined the refund.")
+    retry = spz_refund(client, order_id)  # a failed refund may be tried again, numbered with the next n
+    assert retry.status_code == 200 and retry.get_json()["number"].endswith("-S2")
+
+
+# ------------------------------------------------------------------------------- Purple Dot
+
+PD_HEADERS = {"X-Purple-Dot-Access-Token": "0123456789abcdef0123456789abcdef"}
+
+
+@pytest.mark.parametrize("scenario, status, code", [
+    ("purpledot.mixed_checkout_preorder", 500, "REFUND_FAILED"),
+    ("purpledot.refund_declined", 500, "REFUND_FAILED"),
+    ("purpledot.multi_preorder", 501, "MULTIPLE_PRE_ORDERS"),
+])
+def test_purpledot_failed_refunds_change_nothing_and_keep_no_key(app, client, scenario, status, code):
+    seeded = seed(client, scenario)
+    before = stored(client, "purpledot", seeded["order_ref"])
+    body = {"id": "qa-1", "order": seeded["order_ref"], "line_items": [{"id": seeded["line_item_refs"][0],
+                                                                        "quantity": 1}]}
+    response = client.post("/purpledot/admin/api/v1/refund", json=body, headers=PD_HEADERS)
+    assert response.status_code == status
+    assert response.get_json()["meta"] == {"success": False} and response.get_json()["error"]["code"] == code
+    assert_on_contract(app, "purpledot", "refund", status)
+    assert stored(client, "purpledot", seeded["order_ref"]) == before and refunds(client, "purpledot") == []
+    again = client.post("/purpledot/admin/api/v1/refund", json=body, headers=PD_HEADERS)
+    assert again.status_code == status, "nothing was stored under the key: the same failure again"
