@@ -117,13 +117,18 @@ def nc_url(number: str, suffix: str = "refund/") -> str:
     return f"/nextcommerce/api/admin/orders/{number}/{suffix}"
 
 
+def nc_refs(seeded: dict) -> tuple[str, int, int]:
+    """The order number, its first line and its debit transaction."""
+    return seeded["order_ref"], int(seeded["line_item_refs"][0]), int(seeded["transaction_refs"][0])
+
+
 def nc_order(client, number: str) -> dict:
     return client.get(nc_url(number, ""), headers=NC_TOKEN).get_json()
 
 
 def test_nextcommerce_failed_transaction_refunds_the_goods_but_no_money(app, client):
     seeded = seed(client, "nextcommerce.transaction_failed")
-    number, line_id, debit_id = seeded["order_ref"], int(seeded["line_item_refs"][0]), int(seeded["transaction_refs"][0])
+    number, line_id, debit_id = nc_refs(seeded)
     before = nc_order(client, number)
     assert "sandbox" not in before and "refund_gateway" not in str(seeded["order"])
     unit = next(x["price_incl_tax"] for x in before["lines"] if x["id"] == line_id)
@@ -155,7 +160,7 @@ def test_nextcommerce_failed_transaction_refunds_the_goods_but_no_money(app, cli
 
 def test_nextcommerce_gateway_error_is_502_and_records_nothing(app, client):
     seeded = seed(client, "nextcommerce.gateway_error")
-    number, line_id, debit_id = seeded["order_ref"], int(seeded["line_item_refs"][0]), int(seeded["transaction_refs"][0])
+    number, line_id, debit_id = nc_refs(seeded)
     before = nc_order(client, number)
     body = {"refund_lines": [{"line_id": line_id, "quantity": 1, "restock_type": "return"}],
             "transactions": [{"id": debit_id, "amount": "1.00"}]}

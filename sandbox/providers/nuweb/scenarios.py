@@ -83,6 +83,7 @@ SCENARIOS = scenario_family("nuweb", make_order, OVERRIDES, [
     ("zero_total", "Free tickets: a zero total and no payment.",
      "refund_order -> 200, refundValue 0, items refunded, no transaction"),
     ("gateway_refused", "Tickets paid by card through Stripe, whose gateway refuses refunds (do_not_honor).",
-     "refund_order with online: true -> 422 errors.online \"The payment gateway refused the refund (do_not_honor)...\", "
-     "nothing changes and the uuid is not kept; online: false, balance_refund and cancellation -> 200"),
+     "refund_order with online: true -> 422 errors.online \"The payment gateway refused the refund "
+     "(do_not_honor)...\", nothing changes and the uuid is not kept; online: false, balance_refund and "
+     "cancellation -> 200"),
 ])

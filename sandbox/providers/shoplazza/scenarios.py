@@ -34,7 +34,9 @@ def _address(fake: Any, first: str, last: str) -> dict[str, str]:
 
 
 def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored order (minor units). kind: paid | unpaid | refunded | pending_refund | refund_failed | store_inactive."""
+    """A stored order (minor units).
+
+    kind: paid | unpaid | refunded | pending_refund | refund_failed | store_inactive."""
     order_id = overrides.get("id") or str(fake.random_int(1_000_000, 9_999_999))
     stamp = ids.scenario_timestamp(fake)
     first, last = fake.first_name(), fake.last_name()
