@@ -1,8 +1,9 @@
 """What a JSON request body and a query string must be before any schema sees them, for every API.
 
 RFC 8259 JSON in UTF-8 under a JSON Content-Type (or, for an API whose documents make
-application/json the default, under no Content-Type at all: `untyped_is_json`), and within bounds a real API would also
-enforce somewhere (labelled `x-sandbox-note` in each contract's `info`): nested at most
+application/json the default, under no Content-Type at all: `untyped_is_json`), and within
+bounds a real API would also enforce somewhere (labelled `x-sandbox-note` in each
+contract's `info`): nested at most
 MAX_DEPTH levels, strings (and keys) at most MAX_STRING characters with no NUL, integers
 within I-JSON's exact range (RFC 7493, +-(2**53 - 1)), no NaN or Infinity. Bodies over the
 size limit never get here: Flask's MAX_CONTENT_LENGTH raises 413 (Kind.TOO_LARGE) when the
