@@ -48,6 +48,16 @@ def test_key_order_in_the_payload_does_not_matter():
     assert idempotency.fingerprint({"a": 1}) != idempotency.fingerprint({"a": 2})
 
 
+def test_the_fingerprint_compares_json_values_not_their_spelling():
+    """1 and 1.0 (or 1e2 and 100) are one JSON number; strings, booleans and fractions stay apart."""
+    same = idempotency.fingerprint
+    assert same({"q": [{"n": 1}], "x": 100}) == same({"q": [{"n": 1.0}], "x": 1e2})
+    assert same({"n": 1.5}) == same({"n": 1.50})
+    assert same({"n": 1}) != same({"n": "1"})
+    assert same({"n": 1}) != same({"n": True})
+    assert same({"n": 1}) != same({"n": 1.5})
+
+
 def test_same_key_with_another_payload_is_a_conflict_and_changes_nothing():
     store, calls = make_store(), []
     refund(store, "k1", {"amount": 5}, calls)

@@ -293,3 +293,44 @@ def test_each_scenario_leads_to_its_outcome(client, scenario, status, payment_st
         assert response.get_json()["data"]["payment_status"] == payment_status
     else:
         assert order_of(client, seeded["order_ref"]) == seeded["order"]
+
+
+def test_declined_deuna_refund_cancels_but_moves_no_money():
+    order = copy.deepcopy(FIXTURE_ORDERS[FIRE_DEUNA])
+    order["payment_methods"][0]["refund_decline"] = "processor_declined"
+    out = rules.refund_order(order, REFUND_BODY, account=FIRE_ACCOUNT, now=NOW, refund_id="r")
+    assert (out.order["status"], out.order["payment_status"]) == ("CANCELED", "CANCELED")
+    assert out.refund["refunded"] == [] and out.refund["outcome"] == "CANCELED"
+    assert out.refund["declined"] == [{"payment_method_uid": "550e8400-pm-1", "processor": "Deuna",
+                                       "currency_code": "USD", "amount": "120.7920",
+                                       "decline_code": "processor_declined"}]
+    assert out.notification["payment_status"] == "CANCELED"
+
+
+def test_a_json_body_without_content_type_is_read_as_json(client):
+    """seeds/fire.txt gives Content-Type the default application/json."""
+    headers = fire_headers(client)
+    login = client.post(FIRE_LOGIN, data=json.dumps(LOGIN_BODY), headers={
+        k: v for k, v in headers.items() if k != "Authorization"})
+    assert login.status_code == 201 and login.request.headers.get("Content-Type") is None
+    response = client.post(FIRE_REFUND.format(uid=FIRE_DEUNA), data=json.dumps(REFUND_BODY), headers=headers)
+    assert response.request.headers.get("Content-Type") is None
+    assert response.status_code == 200 and response.get_json()["data"]["payment_status"] == "REFUNDED"
+    [refund_entry, login_entry, _] = client.get("/_sandbox/requests").get_json()["requests"]
+    assert refund_entry["request"]["body"] == REFUND_BODY  # the journal reads it as JSON too
+    assert login_entry["request"]["body"]["client_secret"] != LOGIN_BODY["client_secret"]  # and redacts it
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_a_json_body_under_another_content_type_is_still_400(client, content_type):
+    response = client.post(FIRE_REFUND.format(uid=FIRE_DEUNA), data=json.dumps(REFUND_BODY),
+                           headers=fire_headers(client), content_type=content_type)
+    assert_fire_error(response, 400, "validation_error")
+    assert order_of(client, FIRE_DEUNA)["status"] == "CREATED"
+
+
+def test_other_providers_still_need_a_json_content_type(client):
+    response = client.post("/purpledot/admin/api/v1/refund", data=json.dumps(
+        {"id": "r-1", "order": "5550000000001", "shipping": True}),
+        headers={"X-Purple-Dot-Access-Token": "0123456789abcdef0123456789abcdef"})
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "INVALID_REFUND_REQUEST"

@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.core.errors import SandboxError
 from sandbox.providers.nextcommerce import rules
-from sandbox.providers.nextcommerce.schemas import CALCULATE, REFUND
+from sandbox.providers.nextcommerce.schemas import CALCULATE, REFUND, VERSION
 
 from conftest import ROOT, tracked_app
 
@@ -195,12 +195,20 @@ def test_drf_field_errors_change_nothing(client):
 def test_version_header(client):
     for version in ("2024-04-01", "unstable"):
         assert client.get(url(CAPTURED, ""), headers={**TOKEN, "X-29next-API-Version": version}).status_code == 200
-    assert client.get(url(CAPTURED, ""), headers=TOKEN).status_code == 200  # absent: 2024-04-01
     response = client.post(url(CAPTURED), json={"transactions": [{"id": 9101, "amount": "1.00"}]},
                            headers={**TOKEN, "X-29next-API-Version": "2023-02-10"})
     assert (response.status_code, response.get_json()) == (400, {
         "detail": 'Invalid version in "X-29next-API-Version" header.'})
     assert client.get(url(CAPTURED, ""), headers=TOKEN).get_json()["payment_status"] == "paid"
+
+
+def test_a_request_without_the_version_header_is_an_unstable_request(client):
+    """seeds/nextcommerce.txt: X-29next-API-Version, Default "unstable"."""
+    assert VERSION.load({}) == {"version": "unstable"}
+    assert VERSION.load({"x-29next-api-version": "2024-04-01"}) == {"version": "2024-04-01"}
+    assert client.get(url(CAPTURED, ""), headers=TOKEN).status_code == 200
+    absent = client.post(url(CAPTURED), json={"transactions": [{"id": 9101, "amount": "1.00"}]}, headers=TOKEN)
+    assert absent.status_code == 200 and absent.get_json()["total_refund_amount"] == "1.00"
 
 
 def test_auth_scopes_and_404(client):

@@ -193,7 +193,7 @@ def test_split_error_is_422_in_laravels_shape_and_changes_nothing(client):
     ({"orderId": "1001"}, {"orderId": ["The order id field must be an integer."]}),
     ({"orderId": 1001, "online": 1, "type": "refund_all"},
      {"online": ["The online field must be true or false."], "type": ["The selected type is invalid."]}),
-    ({"orderId": 1001, "uuid": True}, {"uuid": ["The uuid field must be a string."]}),
+    ({"orderId": 1001, "uuid": 7}, {"uuid": ["The uuid field must be a string."]}),
     ({"orderId": 1001, "refundSplits": [{"amount": 0}]},
      {"refundSplits.0.transactionId": ["The refund splits.0.transaction id field is required."],
       "refundSplits.0.amount": ["Must be greater than or equal to 1."]}),
@@ -272,3 +272,30 @@ def test_each_scenario_leads_to_its_outcome(client, scenario, check):
     assert response.status_code == 200 and check(response.get_json())
     assert sum(-t["total"] for t in response.get_json()["order"]["transactions"] if t["total"] < 0) == \
         response.get_json()["refundValue"]
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_a_boolean_uuid_is_accepted_and_is_no_key(client, flag):
+    """The seed types uuid boolean: accepted, but it keys nothing (a string uuid would replay)."""
+    auth = login(client)
+    first = client.post(REFUND_URL, json={"orderId": SPLIT, "uuid": flag, "refundProcessingFee": False}, headers=auth)
+    assert first.status_code == 200 and first.get_json()["refundValue"] == 9601
+    assert [t["metadata"]["uuid"] for t in first.get_json()["order"]["transactions"] if t["total"] < 0] == [None] * 2
+    again = client.post(REFUND_URL, json={"orderId": SPLIT, "uuid": flag}, headers=auth)
+    assert again.status_code == 200 and again.get_json()["refundValue"] == 0, "not a replay of the first answer"
+
+
+def test_the_seeds_response_example_is_on_contract():
+    """seeds/nuweb.txt's own example answer (`"order": []`) validates against the 200 schema."""
+    from sandbox.core.contracts import Contracts, SelfCheck
+
+    example = {"currencyId": 1, "currencySymbol": "Ā£", "currencyCode": "GBP", "refundValue": 10403, "order": []}
+    contracts = Contracts(ROOT / "contracts", ["nuweb"])
+    documented = contracts.raw["nuweb"]["paths"]["/v1/orders/refund"]["post"]["responses"]["200"]
+    assert documented["content"]["application/json"]["examples"]["seed"]["value"] == example
+    check = contracts.check(SelfCheck(), "nuweb", "refund_order", "POST", 200, json.dumps(example).encode(),
+                            "application/json")
+    assert check is None, check
+    wrong = contracts.check(SelfCheck(), "nuweb", "refund_order", "POST", 200,
+                            json.dumps({**example, "order": [1]}).encode(), "application/json")
+    assert wrong is not None, "only the empty array is admitted besides the order object"

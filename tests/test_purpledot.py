@@ -172,6 +172,16 @@ def test_same_key_with_another_payload_is_409_and_changes_nothing(client):
     assert post(client, {"id": "r-1", "order": DECLINED, "shipping": True}).status_code == 500
 
 
+def test_a_replay_compares_json_values_so_1_and_1_0_are_one_payload(client):
+    first = post(client, {"id": "r-7", "order": PREORDER, "line_items": [{"id": LINE_A, "quantity": 1}]})
+    again = post(client, {"order": PREORDER, "line_items": [{"quantity": 1.0, "id": LINE_A}], "id": "r-7"})
+    assert first.status_code == again.status_code == 200 and again.get_json() == first.get_json()
+    assert len(client.get("/_sandbox/purpledot/refunds").get_json()["refunds"]) == 1
+    assert_error(post(client, {"id": "r-7", "order": PREORDER, "line_items": [{"id": LINE_A, "quantity": 1},
+                                                                             {"id": LINE_A, "quantity": 1.0}]}),
+                 409, "IDEMPOTENT_REQUEST_PAYLOAD_MISMATCH")
+
+
 def test_a_failed_refund_stores_nothing_and_can_be_retried(client):
     body = {"id": "r-9", "order": PREORDER, "line_items": [unit(LINE_B), unit(LINE_B)]}
     assert_error(post(client, body), 400, "NOT_ENOUGH_ITEMS_LEFT_TO_REFUND")

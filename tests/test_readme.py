@@ -51,6 +51,18 @@ def test_the_readme_shows_commands_for_every_provider():
         assert mount in text, f"no README command uses {mount}"
 
 
+def test_the_scenario_table_lists_every_scenario():
+    """The README's scenario table names every scenario the sandbox serves (and no other)."""
+    from sandbox.providers import PROVIDERS
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Scenarios"):]
+    section = section[: section.index("\n## ", 1)]
+    listed = re.findall(r"^\| `([a-z]+\.[a-z_]+)` \|", section, re.M)
+    served = [s.name for p in PROVIDERS for s in p.scenarios]
+    assert sorted(listed) == sorted(served)
+
+
 @pytest.mark.parametrize("heading, block", BLOCKS, ids=[h for h, _ in BLOCKS])
 def test_readme_block_runs(live, tmp_path, heading, block):
     live.request("POST", "/_sandbox/reset")

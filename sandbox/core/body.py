@@ -1,7 +1,9 @@
 """What a JSON request body and a query string must be before any schema sees them, for every API.
 
-RFC 8259 JSON in UTF-8 under a JSON Content-Type, and within bounds a real API would also
-enforce somewhere (labelled `x-sandbox-note` in each contract's `info`): nested at most
+RFC 8259 JSON in UTF-8 under a JSON Content-Type (or, for an API whose documents make
+application/json the default, under no Content-Type at all: `untyped_is_json`), and within
+bounds a real API would also enforce somewhere (labelled `x-sandbox-note` in each
+contract's `info`): nested at most
 MAX_DEPTH levels, strings (and keys) at most MAX_STRING characters with no NUL, integers
 within I-JSON's exact range (RFC 7493, +-(2**53 - 1)), no NaN or Infinity. Bodies over the
 size limit never get here: Flask's MAX_CONTENT_LENGTH raises 413 (Kind.TOO_LARGE) when the
@@ -80,7 +82,13 @@ def parse(raw: bytes) -> Any:
     return document
 
 
-def document(status: int | None) -> Any:
+def is_json(untyped_is_json: bool = False) -> bool:
+    """Whether the current request's body is to be read as JSON: a JSON Content-Type, or none
+    at all when `untyped_is_json` (an API that documents application/json as the default)."""
+    return request.is_json or (untyped_is_json and not request.mimetype)
+
+
+def document(status: int | None, untyped_is_json: bool = False) -> Any:
     """The current request's JSON body (None when there is none).
 
     :raise status: (VALIDATION) a body that is not JSON by Content-Type or content, or out of bounds.
@@ -89,7 +97,7 @@ def document(status: int | None) -> Any:
     raw = request.get_data(cache=True)
     if not raw:
         return None
-    if not request.is_json:
+    if not is_json(untyped_is_json):
         raise SandboxError(Kind.VALIDATION, f"Content-Type must be application/json, not {request.mimetype or 'none'}",
                            status=status, field="body")
     try:
@@ -99,11 +107,11 @@ def document(status: int | None) -> Any:
                            f"request body: {exc}", status=status, field="body") from None
 
 
-def peek() -> Any:
+def peek(untyped_is_json: bool = False) -> Any:
     """`document()`, or None when the body is unacceptable (a body over the size limit still
     raises 413)."""
     try:
-        return document(None)
+        return document(None, untyped_is_json)
     except SandboxError:
         return None
 

@@ -24,9 +24,22 @@ TABLE = "_idempotency"
 KEY_FIELD = "key"
 
 
+def _json_value(value: Any) -> Any:
+    """`value` with every number that equals an integer written as that integer, so payloads
+    that are the same JSON value (1 and 1.0, 100 and 1e2) print the same."""
+    if isinstance(value, dict):
+        return {key: _json_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def fingerprint(payload: Any) -> str:
-    """A stable digest of a JSON-shaped payload (key order does not matter)."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    """A stable digest of a JSON-shaped payload, equal for equal JSON values: key order does
+    not matter, and neither does how a number is written (1 and 1.0 are one number)."""
+    canonical = json.dumps(_json_value(payload), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -18,6 +18,7 @@ from flask import Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import RequestRedirect
 
+from sandbox.core import body as json_body
 from sandbox.core import faults, ids, journal, tenancy
 from sandbox.core.clock import isoformat_ms
 from sandbox.core.contracts import APPEND_SLASH, UNKNOWN_ROUTE
@@ -136,6 +137,11 @@ def _request_body() -> bytes:
         return b"[body over the size limit, not recorded]"
 
 
+def _read_as_json() -> bool:
+    provider = g.get("provider")
+    return json_body.is_json(provider is not None and provider.untyped_body_is_json)
+
+
 def record_exchange(rt: Any, owner: str, response: Response, unanswered: bool, mismatch: str | None) -> None:
     """One journal entry for a provider exchange, credentials and secrets redacted."""
     tenant = g.get("tenant") or tenancy.DEFAULT
@@ -148,7 +154,7 @@ def record_exchange(rt: Any, owner: str, response: Response, unanswered: bool, m
         "error_code": g.get("error_code"), "fault": g.get("fault"), "answered": not unanswered,
         "contract_mismatch": mismatch,
         "request": {"headers": list(request.headers.items()),
-                    "body": journal.Body.of(_request_body(), request.is_json)},
+                    "body": journal.Body.of(_request_body(), _read_as_json())},
         "response": {"body": journal.Body.of(response.get_data(), response.is_json)},
     })
 

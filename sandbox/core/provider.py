@@ -109,6 +109,9 @@ class Provider:
     #: arguments by default; providers that address orders in the body say how.
     order_ref_of: Callable[[Mapping[str, Any], Any], str | None] = (
         lambda path, body: str(next(iter(path.values()))) if path else None)
+    #: A body sent without any Content-Type is read as JSON (the API documents
+    #: application/json as the default); a non-JSON Content-Type is still refused.
+    untyped_body_is_json: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ def inject_faults(provider: Provider, tenant: str, operation_id: str, path_args:
     :raise: the injected status as a SandboxError in the provider's format.
     """
     def order_ref() -> str | None:
-        ref = provider.order_ref_of(path_args, json_body.peek())
+        ref = provider.order_ref_of(path_args, json_body.peek(provider.untyped_body_is_json))
         return None if ref is None else str(ref)
 
     fault = runtime().faults.fire(tenant, provider.key, operation_id, order_ref)
@@ -201,7 +204,7 @@ def operation(*, body: Schema | None = None, headers: Schema | None = None, path
                 loaded_headers = load(headers, raw, provider.validation_status)
             loaded_body = None
             if body is not None:
-                document = json_body.document(provider.validation_status)
+                document = json_body.document(provider.validation_status, provider.untyped_body_is_json)
                 if not isinstance(document, dict):
                     raise SandboxError(Kind.VALIDATION, "request body must be a JSON object",
                                        status=provider.validation_status, field="body")

@@ -14,4 +14,5 @@ PROVIDER = Provider(
     present_order=present_order,
     scenarios=scenarios.SCENARIOS,
     validation_status=400,
+    untyped_body_is_json=True,  # seeds/fire.txt: Content-Type default "application/json"
 )

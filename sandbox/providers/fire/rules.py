@@ -2,12 +2,18 @@
 
 Documented (seeds/fire.txt, "Processing rules"):
 - the order is found by `account` and `order_uid`; it is set to CANCELED;
-- if a stored payment method's processor supports refunds (Deuna), the refund is made and
-  `payment_status` becomes REFUNDED; a Deuna order without `metadata.order_token` is a 400;
+- if a stored payment method's processor supports refunds (Deuna), Fire attempts the refund
+  and sets `payment_status` to REFUNDED on success; a Deuna order without
+  `metadata.order_token` is a 400;
 - other processors get `payment_status` CANCELED;
 - a downstream cancellation notification follows the save.
 Sandbox choices (x-sandbox-note in the contract):
-- Deuna is the only refund-capable processor the sandbox knows, and its refund succeeds;
+- Deuna is the only refund-capable processor the sandbox knows; its refund succeeds unless
+  the stored payment method carries `refund_decline` (the processor's side, set by the
+  fire.deuna_declined scenario and never shown in Fire's order shape). A declined refund
+  still cancels the order (200, status CANCELED) but payment_status becomes CANCELED, not
+  REFUNDED; the refund record lists the declined payment under `declined`, and the
+  cancellation notification is sent as usual;
 - refunding an order that is already CANCELED answers 200 with the order unchanged and
   records nothing (no second refund, no second notification);
 - an injected order starts CREATED, its payment APPROVED when every payment method's
@@ -112,21 +118,31 @@ def find_order(order: dict[str, Any] | None, account: str) -> dict[str, Any]:
     return order
 
 
+def _payment(method: dict[str, Any]) -> dict[str, Any]:
+    """A stored payment method as the refund record names it."""
+    return {"payment_method_uid": method["uid"], "processor": method["processor"],
+            "currency_code": method["currency_code"], "amount": money.format_scaled(method["total_bill"], SCALE)}
+
+
 def refund_order(order: dict[str, Any] | None, request: dict[str, Any], *, account: str, now: datetime,
                  refund_id: str) -> RefundOutcome:
     """Cancel the order and refund what a refund-capable processor took.
 
     :raise 404: (ORDER_NOT_FOUND) no such order for this account.
     :raise 400: (MISSING_ORDER_TOKEN) a Deuna order without metadata.order_token; nothing changes.
+    A processor that declines (`refund_decline` on its stored payment method) leaves
+    payment_status CANCELED instead of REFUNDED; the order is cancelled all the same.
     """
     order = find_order(order, account)
     if order["status"] == CANCELED:
         return RefundOutcome(order, None, None)
-    refundable = [m for m in order["payment_methods"] if m["processor"].strip().lower() in REFUND_CAPABLE]
-    if refundable and not (order.get("metadata") or {}).get("order_token"):
+    capable = [m for m in order["payment_methods"] if m["processor"].strip().lower() in REFUND_CAPABLE]
+    if capable and not (order.get("metadata") or {}).get("order_token"):
         raise errors.MISSING_ORDER_TOKEN.error(field="metadata.order_token")
     stamp = isoformat_ms(now)
-    payment_status = REFUNDED if refundable else CANCELED
+    declined = [m for m in capable if m.get("refund_decline")]
+    refundable = [m for m in capable if not m.get("refund_decline")]
+    payment_status = REFUNDED if capable and not declined else CANCELED
     updated = {**order, "status": CANCELED, "payment_status": payment_status, "updated_at": stamp}
     refund = {
         "id": refund_id,
@@ -141,9 +157,8 @@ def refund_order(order: dict[str, Any] | None, request: dict[str, Any], *, accou
         "email": request.get("email"),
         "authenticated": bool(request.get("customer_uid")),
         "payment_user": request.get("customer_uid") or request.get("anonymous_customer_uid"),
-        "refunded": [{"payment_method_uid": m["uid"], "processor": m["processor"],
-                      "currency_code": m["currency_code"], "amount": money.format_scaled(m["total_bill"], SCALE)}
-                     for m in refundable],
+        "refunded": [_payment(m) for m in refundable],
+        "declined": [{**_payment(m), "decline_code": m["refund_decline"]} for m in declined],
         "created_at": stamp,
     }
     notification = {"event": "order.cancelled", "order_uid": order["uid"], "order_code": order["order_code"],

@@ -39,8 +39,12 @@ class Overrides(Schema):
 OVERRIDES = Overrides()
 
 
-def make_order(fake: Any, *, processor: str, order_token: bool, overrides: Mapping[str, Any]) -> SeededOrder:
-    """One paid order with 1-3 lines, built only from `fake` (so a seed fixes it)."""
+def make_order(fake: Any, *, processor: str, order_token: bool, overrides: Mapping[str, Any],
+               refund_decline: str | None = None) -> SeededOrder:
+    """One paid order with 1-3 lines, built only from `fake` (so a seed fixes it).
+
+    `refund_decline` is the processor's side of the payment: the code its refund will be
+    declined with (stored on the payment method, never shown in Fire's order shape)."""
     uid = fake.uuid4()
     currency = fake.random_element(["USD", "MXN", "COP", "BRL"])
     lines, subtotal = [], 0
@@ -71,6 +75,8 @@ def make_order(fake: Any, *, processor: str, order_token: bool, overrides: Mappi
         "metadata": metadata,
         "created_at": stamp, "updated_at": stamp, "deleted_at": None,
     }
+    if refund_decline:
+        order["payment_methods"][0]["refund_decline"] = refund_decline
     order.update(overrides)
     return SeededOrder(
         order=order, order_ref=order["uid"], currency=currency,
@@ -82,13 +88,14 @@ def make_order(fake: Any, *, processor: str, order_token: bool, overrides: Mappi
     )
 
 
-#: kind -> (processor, whether metadata carries an order_token)
-KINDS = {"deuna_paid": ("Deuna", True), "deuna_missing_token": ("Deuna", False), "card_paid": ("Kushki", False)}
+#: kind -> (processor, whether metadata carries an order_token, the processor's refund decline code)
+KINDS = {"deuna_paid": ("Deuna", True, None), "deuna_missing_token": ("Deuna", False, None),
+         "card_paid": ("Kushki", False, None), "deuna_declined": ("Deuna", True, "processor_declined")}
 
 
 def build(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrder:
-    processor, token = KINDS[kind]
-    return make_order(fake, processor=processor, order_token=token, overrides=overrides)
+    processor, token, decline = KINDS[kind]
+    return make_order(fake, processor=processor, order_token=token, overrides=overrides, refund_decline=decline)
 
 
 SCENARIOS = scenario_family("fire", build, OVERRIDES, [
@@ -98,4 +105,7 @@ SCENARIOS = scenario_family("fire", build, OVERRIDES, [
      "refund_order -> 400 missing_order_token, order unchanged"),
     ("card_paid", "A card order paid through Kushki, a processor without refunds.",
      "refund_order -> 200, status CANCELED, payment_status CANCELED"),
+    ("deuna_declined", "A paid Deuna order with metadata.order_token whose processor declines the refund.",
+     "refund_order -> 200, status CANCELED but payment_status CANCELED (not REFUNDED): no money back, the "
+     "refund record lists the payment under declined (processor_declined); the cancellation is notified"),
 ])

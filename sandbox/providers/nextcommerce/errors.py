@@ -5,8 +5,9 @@ item, `{}` where an item is fine), `{"non_field_errors": ["msg"]}` for cross-fie
 `{"detail": "..."}` for a bad version header; 401/403/404/405 and every other status DRF
 handles: `{"detail": "..."}` with DRF's own wording. What DRF does not handle is Django's:
 an unknown URL gets Django's 404 page and an unhandled exception its 500 page (HTML, DEBUG
-off), and a known path without its trailing slash a 301 (APPEND_SLASH). All labelled as the
-sandbox's choice in the contract.
+off), and a known path without its trailing slash a 301 (APPEND_SLASH); 502 `{"detail"}`
+when the payment gateway errors (an APIException subclass). All labelled as the sandbox's
+choice in the contract.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ _DJANGO_PAGE = """
 </body>
 </html>
 """
+GATEWAY_ERROR = "gateway_error"
 DETAILS = {
     Kind.FORBIDDEN: "You do not have permission to perform this action.",
     Kind.NOT_FOUND: "Not found.",
@@ -71,6 +73,12 @@ def field_error(field: str, message: str, *, index: int | None = None, count: in
 
 def non_field_error(message: str) -> SandboxError:
     return SandboxError(Kind.VALIDATION, message, status=400, details={"drf": {"non_field_errors": [message]}})
+
+
+def gateway_error() -> SandboxError:
+    """502: the payment gateway errored, so nothing was recorded (DRF's APIException shape)."""
+    return SandboxError(Kind.INTERNAL, "Payment gateway error: the refund could not be processed. "
+                        "No refund was recorded.", status=502, code=GATEWAY_ERROR)
 
 
 def django_page(title: str, details: str = "") -> RawBody:

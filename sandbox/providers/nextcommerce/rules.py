@@ -10,6 +10,11 @@ refund transactions. Sandbox choices (x-sandbox-note in contracts/nextcommerce.o
 a mismatch between the transactions and the lines plus shipping becomes a
 refund_discrepancy adjustment; an uncaptured payment refunded in full is voided; calculate
 allocates the refund over the debits in proportion to what each can still refund.
+The payment gateway's side, set by scenarios in the stored order's `sandbox.refund_gateway`
+(never shown in the Admin API's shapes): "fail_once" fails the refund transactions of the
+next refund that moves money (status failed, response_code 300; the goods side is refunded
+as asked, no money moves, and a later refund can retry), "error" errors every refund that
+moves money (502, nothing recorded).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any
 
 from sandbox.core import money
 from sandbox.core.clock import isoformat_ms
-from sandbox.providers.nextcommerce.errors import field_error, non_field_error
+from sandbox.providers.nextcommerce.errors import field_error, gateway_error, non_field_error
 from sandbox.providers.nextcommerce.schemas import cents, present_transaction
 
 
@@ -180,15 +185,26 @@ def _check_transactions(order: dict[str, Any], given: list[dict[str, Any]]) -> l
     return pairs
 
 
+#: NMI-style gateway response codes: 100 approved, 300 rejected by the gateway.
+APPROVED, REJECTED = 100, 300
+
+
 def refund(order: dict[str, Any], body: dict[str, Any], *, now: datetime, new_id: Callable[[], int]) -> Outcome:
     """Refund lines, shipping and transactions as asked.
 
     :raise 400: see `plan` and `_check_transactions`; nothing at all to refund.
+    :raise 502: (gateway_error) the order's gateway errors on refunds; nothing is recorded.
+    A gateway that fails the refund ("fail_once") makes its transactions `failed`: no money
+    moves, `total_refund_amount` counts none of them, the lines and shipping are refunded.
     """
     p = plan(order, body["refund_lines"], body["refund_shipping"])
     pairs = _check_transactions(order, body["transactions"])
     if not p.lines and p.shipping_excl == 0 and not pairs:
         raise non_field_error("Nothing to refund: give refund_lines, refund_shipping or transactions.")
+    gateway = (order.get("sandbox") or {}).get("refund_gateway")
+    if pairs and gateway == "error":
+        raise gateway_error()
+    failing = bool(pairs) and gateway == "fail_once"
     stamp, currency = isoformat_ms(now), order["currency"]
 
     def values(excl: int, incl: int) -> dict[str, str]:
@@ -201,16 +217,18 @@ def refund(order: dict[str, Any], body: dict[str, Any], *, now: datetime, new_id
     if p.shipping_excl:
         adjustments.append({"id": new_id(), "type": "refund_shipping", **values(p.shipping_excl, p.shipping_incl),
                             "report_values": {**values(p.shipping_excl, p.shipping_incl), "currency": currency}})
-    paid_back = sum(amount for _, amount in pairs)
-    if paid_back != p.incl:
-        gap = paid_back - p.incl
+    asked = sum(amount for _, amount in pairs)
+    paid_back = 0 if failing else asked
+    if asked != p.incl:
+        gap = asked - p.incl
         adjustments.append({"id": new_id(), "type": "refund_discrepancy", **values(gap, gap),
                             "report_values": {**values(gap, gap), "currency": currency}})
     children = []
     for debit, amount in pairs:
         children.append({**{k: v for k, v in debit.items() if k not in ("refunded", "captured")},
-                         "id": new_id(), "amount": amount, "type": "refund", "status": "succeeded",
-                         "parent_id": debit["id"], "date_created": stamp, "response_code": 100,
+                         "id": new_id(), "amount": amount, "type": "refund",
+                         "status": "failed" if failing else "succeeded", "parent_id": debit["id"],
+                         "date_created": stamp, "response_code": REJECTED if failing else APPROVED,
                          "auth_code": "", "external_id": "", "network_transaction_id": ""})
     adjustments_excl = sum(money.to_scaled(a["amount_excl_tax"], 2) for a in adjustments)
     adjustments_incl = sum(money.to_scaled(a["amount_incl_tax"], 2) for a in adjustments)
@@ -231,12 +249,14 @@ def refund(order: dict[str, Any], body: dict[str, Any], *, now: datetime, new_id
         units = refunded_units.get(line["id"], 0)
         lines.append({**line, "current_quantity": line["current_quantity"] - units,
                       "fulfillable_quantity": max(0, line["fulfillable_quantity"] - units)})
-    paid_by = {debit["id"]: amount for debit, amount in pairs}
+    paid_by = {} if failing else {debit["id"]: amount for debit, amount in pairs}
     transactions = [{**t, "refunded": t["refunded"] + paid_by.get(t["id"], 0)} if t["id"] in paid_by else t
                     for t in order["transactions"]] + [{**c, "refunded": 0, "captured": True} for c in children]
     updated = {**order, "lines": lines, "transactions": transactions,
                "shipping_refunded_excl": order["shipping_refunded_excl"] + p.shipping_excl,
                "refunds": order["refunds"] + [refund_obj]}
+    if failing:  # the failure is spent: a later refund of the same money goes through
+        updated["sandbox"] = {**order["sandbox"], "refund_gateway": None}
     updated["payment_status"] = payment_status(updated)
     notification = None
     if body["send_refund_notification"]:

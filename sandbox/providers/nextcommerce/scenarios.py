@@ -1,4 +1,6 @@
-"""Next Commerce scenarios: a captured physical order, an authorized-only one, a digital one."""
+"""Next Commerce scenarios: a captured physical order, an authorized-only one, a digital one, and
+captured orders whose payment gateway fails a refund transaction or errors (the gateway's side
+is kept in the stored order's `sandbox`, outside the Admin API's shapes)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ class Overrides(Schema):
 OVERRIDES = Overrides()
 
 
+#: kind -> how the payment gateway answers refunds (absent: it approves them)
+GATEWAYS = {"transaction_failed": "fail_once", "gateway_error": "error"}
+
+
 def _line(fake: Any, line_id: int, *, digital: bool, fulfilled: bool, quantity: int, unit: int) -> dict[str, Any]:
     title = fake.catch_phrase()
     return {"id": line_id, "quantity": quantity, "current_quantity": quantity,
@@ -36,7 +42,7 @@ def _line(fake: Any, line_id: int, *, digital: bool, fulfilled: bool, quantity: 
 
 
 def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """kind: captured | uncaptured | digital."""
+    """kind: captured | uncaptured | digital | transaction_failed | gateway_error."""
     number = overrides.get("number") or str(fake.random_int(200_000, 999_999))
     base = int(number) * 10 if number.isdigit() else fake.random_int(10_000, 99_999) * 10
     stamp = ids.scenario_timestamp(fake)
@@ -66,6 +72,7 @@ def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> dict[str, 
         "user": {"id": fake.random_int(1000, 9999), "email": fake.email(), "first_name": fake.first_name(),
                  "last_name": fake.last_name()},
         "date_placed": stamp,
+        "sandbox": {"refund_gateway": GATEWAYS.get(kind)},
     }
 
 
@@ -86,4 +93,11 @@ SCENARIOS = scenario_family("nextcommerce", _build, OVERRIDES, [
      "refund_order with a partial amount -> 400; with the full amount -> 200, payment voided"),
     ("digital", "Digital lines: one fulfilled (no_restock only), one not (cancel only); no shipping.",
      "refund_order -> 200 with no_restock / cancel; return -> 400"),
+    ("transaction_failed", "As captured, but the payment gateway fails the next refund transaction.",
+     "refund_order -> 200, its transactions status failed (response_code 300), total_refund_amount 0.00, "
+     "payment_status unchanged, the money still refundable on the debit (retry with transactions -> succeeded); "
+     "the lines and shipping are refunded as asked"),
+    ("gateway_error", "As captured, but the payment gateway errors on every refund that moves money.",
+     "refund_order with transactions -> 502 {\"detail\": \"Payment gateway error: ...\"}, nothing recorded; "
+     "calculate and retrieve work"),
 ])

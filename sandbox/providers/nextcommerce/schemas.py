@@ -43,8 +43,10 @@ class In(Schema):
 
 
 class VersionHeader(In):
+    """seeds/nextcommerce.txt: X-29next-API-Version, Default "unstable": without it a request is unstable."""
+
     version = fields.String(data_key="x-29next-api-version", validate=validate.OneOf(VERSIONS),
-                            load_default="2024-04-01")
+                            load_default="unstable")
 
 
 class NumberPath(In):

@@ -11,7 +11,7 @@ PROVIDER = Provider(
     auth=routes.AUTH,
     render_error=errors.render,
     tables={"orders": "id", "baskets": "basketId", "references": "reference", "sequences": "name",
-            "refunds": None},
+            "refunds": None, "gateway_refusals": "orderId"},
     present_order=present_order,
     scenarios=scenarios.SCENARIOS,
     validation_status=422,

@@ -5,6 +5,7 @@
 `{"message": "The given data was invalid.", "errors": {"field": ["..."]}}` (research section 3).
 Every other status is `{"message"}` too, as Laravel renders an HTTP exception for an API
 client with debug off ("Server Error" for anything that is not one).
+A refund the payment gateway refuses is a 422 on `online` whose message says so.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sandbox.core.errors import Kind, SandboxError
 from sandbox.core.provider import RequestInfo
 
 INVALID = "The given data was invalid."
+GATEWAY_REFUSED = "The payment gateway refused the refund."
 MESSAGES = {
     Kind.UNAUTHENTICATED: "Unauthenticated.",
     Kind.FORBIDDEN: "This action is unauthorized.",
@@ -55,11 +57,21 @@ def invalid(field: str, message: str) -> SandboxError:
     return SandboxError(Kind.VALIDATION, message, status=422, field=field, details={"errors": {field: [message]}})
 
 
+def gateway_refused(code: str) -> SandboxError:
+    """A 422 on `online`: the payment gateway refused to send the money back (the request
+    itself was valid, so the top-level message says what happened, as a Laravel app's
+    ValidationException::withMessages would)."""
+    return SandboxError(Kind.VALIDATION, GATEWAY_REFUSED, status=422, field="online", details={
+        "message": GATEWAY_REFUSED,
+        "errors": {"online": [f"The payment gateway refused the refund ({code}). "
+                              "Send online=false to record an offline refund instead."]}})
+
+
 def render(err: SandboxError, info: RequestInfo) -> dict[str, Any]:
     """Laravel's JSON error body: 422 with `errors` by field, anything else `{"message"}`."""
     if err.status == 422:
         errors = err.details.get("errors") or {err.field or "body": [err.message]}
-        return {"message": INVALID,
+        return {"message": err.details.get("message", INVALID),
                 "errors": {f: [laravel_message(f, m) for m in msgs] for f, msgs in errors.items()}}
     if err.code is not None:  # an error of the contract's catalogue (an injected fault, say)
         return {"message": err.message}

@@ -68,7 +68,9 @@ def refund_order(call: Call):
 
         def work():
             sequence = tx.get("sequences", "transaction") or {"name": "transaction", "next": FIRST_TRANSACTION_ID}
-            outcome = rules.refund_order(order, body, now=now, next_transaction_id=sequence["next"])
+            refusal = tx.get("gateway_refusals", order["id"])
+            outcome = rules.refund_order(order, body, now=now, next_transaction_id=sequence["next"],
+                                         gateway_refusal=refusal["declineCode"] if refusal else None)
             if outcome.refund is not None:
                 tx.put("orders", outcome.order)
                 tx.insert("refunds", outcome.refund)

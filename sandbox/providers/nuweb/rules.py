@@ -12,7 +12,9 @@ Sandbox choices (x-sandbox-note in contracts/nuweb.openapi.yaml): an item is wor
 tax + the fees its flags allow; refundSplits must name this order's payment transactions,
 stay within what each can still refund and add up to the refund value (422 otherwise);
 nothing left to refund is a 200 with refundValue 0; statusSlug becomes refunded,
-partially_refunded or cancelled.
+partially_refunded or cancelled; an online refund the payment gateway refuses (orders seeded
+by nuweb.gateway_refused) is a 422 on `online` that changes nothing, while offline,
+balance_refund and cancellation calls still work.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from sandbox.core import money
 from sandbox.core.clock import isoformat_ms
-from sandbox.providers.nuweb.errors import invalid
+from sandbox.providers.nuweb.errors import gateway_refused, invalid
 
 STATUSES = {"complete": (3, "Complete"), "cancelled": (6, "Cancelled"),
             "partially_refunded": (9, "Partially Refunded"), "refunded": (10, "Refunded")}
@@ -118,10 +120,12 @@ def status_after(items: list[dict[str, Any]], current: str) -> str:
 
 
 def refund_order(order: dict[str, Any], request: dict[str, Any], *, now: datetime,
-                 next_transaction_id: int) -> Outcome:
+                 next_transaction_id: int, gateway_refusal: str | None = None) -> Outcome:
     """Refund, credit or cancel every selectable item of the order.
 
-    :raise 422: (refundSplits) see `split`.
+    `gateway_refusal` is the decline code the order's payment gateway answers refunds with
+    (None: it accepts them); only an online refund of money goes through the gateway.
+    :raise 422: (refundSplits) see `split`; (online) the gateway refused the online refund.
     Returns the order unchanged with refund value 0 when nothing is selectable.
     """
     kind = request["type"]
@@ -133,7 +137,10 @@ def refund_order(order: dict[str, Any], request: dict[str, Any], *, now: datetim
     online = is_online(order, request)
     new_transactions: list[dict[str, Any]] = []
     if kind == "refund" and value > 0:
-        for n, (parent, amount) in enumerate(split(order, value, request)):
+        parts = split(order, value, request)
+        if online and gateway_refusal:
+            raise gateway_refused(gateway_refusal)
+        for n, (parent, amount) in enumerate(parts):
             new_transactions.append({
                 "id": next_transaction_id + n, "total": -amount, "externalFee": 0, "orderId": order["id"],
                 "metadata": {"uuid": request["uuid"], "parentTransactionId": parent["id"], "online": online,

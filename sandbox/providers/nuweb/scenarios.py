@@ -1,4 +1,5 @@
-"""Nuweb scenarios: ticket orders paid online, split, offline, or free."""
+"""Nuweb scenarios: ticket orders paid online, split, offline, free, or through a gateway that
+refuses refunds (its refusal is a `gateway_refusals` document, outside Nuweb's order shape)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ OVERRIDES = Overrides()
 
 
 def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrder:
-    """kind: paid_online | split_payment | offline_paid | zero_total."""
+    """kind: paid_online | split_payment | offline_paid | zero_total | gateway_refused."""
     order_id = overrides.get("id") or fake.random_int(100_000, 999_999)
     currency = fake.random_element(list(CURRENCIES))
     stamp = ids.scenario_timestamp(fake)
@@ -45,7 +46,7 @@ def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrde
         })
     total = sum(i["price"] + i["tax"] + i["processingFee"] + i["resellerFee"] for i in items)
     gateways = {"paid_online": [("stripe", "card")], "split_payment": [("stripe", "card"), ("paypal", "paypal")],
-                "offline_paid": [(None, "cash")], "zero_total": []}[kind]
+                "offline_paid": [(None, "cash")], "zero_total": [], "gateway_refused": [("stripe", "card")]}[kind]
     shares = [total] if len(gateways) == 1 else [total * 2 // 3, total - total * 2 // 3]
     transactions = [{"id": order_id * 10 + 7 + n, "total": share, "externalFee": share // 50, "orderId": order_id,
                      "metadata": {}, "createdAt": stamp, "updatedAt": stamp, "paymentGateway": gateway,
@@ -63,11 +64,13 @@ def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrde
                      "lastName": fake.last_name(), "email": fake.email(), "balance": 0},
         "items": items, "transactions": transactions,
     }
+    extra = [("baskets", {"basketId": order["basketId"], "orderId": order_id}),
+             ("references", {"reference": reference, "orderId": order_id})]
+    if kind == "gateway_refused":
+        extra.append(("gateway_refusals", {"orderId": order_id, "declineCode": "do_not_honor"}))
     return SeededOrder(order=order, order_ref=str(order_id), currency=currency,
                        line_item_refs=[str(i["id"]) for i in items],
-                       transaction_refs=[str(t["id"]) for t in transactions],
-                       extra=[("baskets", {"basketId": order["basketId"], "orderId": order_id}),
-                              ("references", {"reference": reference, "orderId": order_id})])
+                       transaction_refs=[str(t["id"]) for t in transactions], extra=extra)
 
 
 SCENARIOS = scenario_family("nuweb", make_order, OVERRIDES, [
@@ -79,4 +82,8 @@ SCENARIOS = scenario_family("nuweb", make_order, OVERRIDES, [
      "refund_order with online: true -> 200, refunded offline"),
     ("zero_total", "Free tickets: a zero total and no payment.",
      "refund_order -> 200, refundValue 0, items refunded, no transaction"),
+    ("gateway_refused", "Tickets paid by card through Stripe, whose gateway refuses refunds (do_not_honor).",
+     "refund_order with online: true -> 422 errors.online \"The payment gateway refused the refund "
+     "(do_not_honor)...\", nothing changes and the uuid is not kept; online: false, balance_refund and "
+     "cancellation -> 200"),
 ])

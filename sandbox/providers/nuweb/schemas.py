@@ -1,8 +1,9 @@
 """Nuweb's wire shapes (camelCase), loaded with marshmallow; 422 on any violation.
 
 Unknown fields are ignored, as Laravel's validator does. Booleans and integers are JSON's
-own (no "1"/"true" strings). `uuid` is a string although the vendor's schema says boolean
-(a documented doc bug; labelled in the contract).
+own (no "1"/"true" strings). `uuid` is a string, the key its description speaks of; the
+vendor's schema types it boolean, so a boolean is accepted too and is no key at all (the
+refund runs as if no uuid was sent; labelled in the contract).
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ class SplitIn(In):
     amount = JsonInt(required=True, minimum=1)
 
 
+class Uuid(Text):
+    """The idempotency key: a string; a boolean (the vendor's schema type) loads as no key (None)."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str | None:
+        if isinstance(value, bool):
+            return None
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class RefundIn(In):
     order_id = JsonInt(required=True, data_key="orderId", minimum=1)
     restock = JsonBool(load_default=True)
@@ -40,7 +50,7 @@ class RefundIn(In):
     notify_customer = JsonBool(data_key="notifyCustomer", load_default=True)
     online = JsonBool(load_default=False)
     type = fields.String(validate=validate.OneOf(TYPES), load_default="refund")
-    uuid = Text(max_length=255, load_default=None, allow_none=False)
+    uuid = Uuid(max_length=255, load_default=None, allow_none=False)
     refund_splits = fields.List(fields.Nested(SplitIn), data_key="refundSplits", load_default=None,
                                 allow_none=False)
 

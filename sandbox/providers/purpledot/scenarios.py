@@ -69,8 +69,9 @@ SCENARIOS = scenario_family("purpledot", make_order, OVERRIDES, [
     ("preorder", "A paid pre-order exported to Shopify: 2-3 lines (the first with quantity 2) and shipping.",
      "refund -> 200 with the refunded amount; repeat with the same id -> the same answer"),
     ("mixed_checkout_preorder", "A Shopify order mixing an in-stock checkout line with pre-order lines.",
-     "refund -> 500 REFUND_FAILED"),
-    ("multi_preorder", "A Shopify order spanning two pre-orders.", "refund -> 501"),
+     "refund -> 500 REFUND_FAILED, nothing changes, nothing kept under the idempotency key"),
+    ("multi_preorder", "A Shopify order spanning two pre-orders.",
+     "refund -> 501 MULTIPLE_PRE_ORDERS, nothing changes"),
     ("refund_declined", "A pre-order whose payment refund is declined.",
-     "refund -> 500 REFUND_FAILED, nothing changes"),
+     "refund -> 500 REFUND_FAILED, nothing changes, nothing kept under the idempotency key"),
 ])

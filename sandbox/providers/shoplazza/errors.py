@@ -17,6 +17,7 @@ ORDER_NOT_FOUND = ErrorSpec(Kind.NOT_FOUND, 404, "order_not_found", "Order not f
 NOT_IN_AFTER_SALES = ErrorSpec(Kind.NOT_ACCEPTABLE, 406, "not_acceptable",
                                "After-sales is not included in current order.")
 BAD_REQUEST = ErrorSpec(Kind.VALIDATION, 400, "bad_request", "Bad Request")
+STORE_INACTIVE = ErrorSpec(Kind.VALIDATION, 400, "store_inactive", "store is not active")
 
 MESSAGES = {
     Kind.UNAUTHENTICATED: "Unauthorized",

@@ -6,7 +6,9 @@ shipping and tax; an order that is not in an after-sale state is 406; refund num
 after-sale states are paid, partially_refunded and refund_failed (not unpaid, cancelled,
 refunding or refunded); a refund is `finished` at once unless the order was seeded to go
 `pending`, in which case it settles (finished, or failed with a reason) when the tenant's
-clock passes its settle time; a failed refund changes no money and may be retried.
+clock passes its settle time; a failed refund changes no money and may be retried; the
+seed's "store is not active" error (400) answers the refund of an order seeded with an inactive
+store (`sandbox.store_active` false, tied to the order so the tenant's other orders still work).
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ class Outcome:
 
 
 def check_refundable(order: dict[str, Any] | None) -> dict[str, Any]:
-    """:raise 404: no such order.  :raise 406: not in an after-sale state."""
+    """:raise 404: no such order.  :raise 400: (STORE_INACTIVE) the order's store is not active.
+    :raise 406: not in an after-sale state."""
     if order is None:
         raise errors.ORDER_NOT_FOUND.error()
+    if not order["sandbox"].get("store_active", True):
+        raise errors.STORE_INACTIVE.error()
     if order["status"] == "cancelled" or order["financial_status"] not in AFTER_SALE:
         raise errors.NOT_IN_AFTER_SALES.error()
     return order

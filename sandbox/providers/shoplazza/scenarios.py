@@ -1,4 +1,5 @@
-"""Shoplazza scenarios: a paid order, an unpaid one, a refunded one, one whose refund goes pending."""
+"""Shoplazza scenarios: a paid order, an unpaid one, a refunded one, one whose refund goes pending
+(and finishes, or fails), one whose store is not active."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ def _address(fake: Any, first: str, last: str) -> dict[str, str]:
 
 
 def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored order (minor units). kind: paid | unpaid | refunded | pending_refund."""
+    """A stored order (minor units).
+
+    kind: paid | unpaid | refunded | pending_refund | refund_failed | store_inactive."""
     order_id = overrides.get("id") or str(fake.random_int(1_000_000, 9_999_999))
     stamp = ids.scenario_timestamp(fake)
     first, last = fake.first_name(), fake.last_name()
@@ -82,10 +85,11 @@ def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> dict[str, 
         "line_items": lines, "product_tax_included": False, "additional_prices": [], "logistics_code": "",
         "config": {"currency": "USD", "language": "en-US", "tax_included": False},
         "checkout_url": f"https://demo.myshoplaza.com/checkout/{order_id}",
-        "sandbox": {"refund_mode": "pending" if kind == "pending_refund" else "immediate",
-                    "refund_outcome": overrides.get("refund_outcome", "finished"),
+        "sandbox": {"refund_mode": "pending" if kind in ("pending_refund", "refund_failed") else "immediate",
+                    "refund_outcome": overrides.get("refund_outcome",
+                                                    "failed" if kind == "refund_failed" else "finished"),
                     "settle_seconds": overrides.get("settle_seconds", 300), "refund_count": 1 if refunded else 0,
-                    "shipping_refunded": refunded},
+                    "shipping_refunded": refunded, "store_active": kind != "store_inactive"},
     }
     return order
 
@@ -107,4 +111,9 @@ SCENARIOS = scenario_family("shoplazza", _build, OVERRIDES, [
     ("refunded", "An order already fully refunded.", "refund_order -> 406"),
     ("pending_refund", "A paid order whose refund goes pending (override refund_outcome=failed to fail).",
      "refund_order -> 200 pending; after POST /_sandbox/clock/advance 300 s -> finished (or failed)"),
+    ("refund_failed", "A paid order whose refund goes pending, then fails (the payment provider declines).",
+     "refund_order -> 200 pending; after POST /_sandbox/clock/advance 300 s -> failed with refund_fail_reason "
+     "\"The payment provider declined the refund.\", order refund_failed, no money moved; a new refund may be tried"),
+    ("store_inactive", "A paid order of a store that is not active (only this order is affected).",
+     "refund_order -> 400 {\"error\": \"store is not active\"}, nothing changes; get_order -> 200"),
 ])
