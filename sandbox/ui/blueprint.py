@@ -17,7 +17,7 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, g, render_template, request, send_from_directory, url_for
+from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 
 from sandbox.core import tenancy
 from sandbox.core.errors import Kind, SandboxError
@@ -25,7 +25,7 @@ from sandbox.core.errors import Kind, SandboxError
 bp = Blueprint("_sandbox_ui", __name__, url_prefix="/_sandbox/ui", template_folder="templates")
 STATIC = Path(__file__).parent / "static"
 EXTENSION = "refund_sandbox_ui"
-HTMX = "htmx-2.0.11.min.js"
+ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".txt": "text/plain"}
 SEEDED_KEPT = 100  # seeding results kept for their landing pages (the newest, across tenants)
 
 
@@ -109,12 +109,13 @@ def error_page(err: SandboxError):
 
 @bp.get("/static/<path:filename>")
 def ui_asset(filename: str):
-    """The vendored htmx, the stylesheet and the small clipboard script."""
-    if filename not in {p.name for p in STATIC.iterdir()}:
+    """The vendored htmx, the stylesheet and the small clipboard script (read whole: they are
+    small, and the self-check reads every answer's body)."""
+    kind = ASSET_TYPES.get(Path(filename).suffix)
+    if kind is None or filename not in {p.name for p in STATIC.iterdir()}:
         raise SandboxError(Kind.NOT_FOUND, f"no asset {filename!r}", field="filename")
-    response = send_from_directory(STATIC, filename, max_age=3600)
-    if filename.endswith(".txt"):
-        response.mimetype = "text/plain"
+    response = Response((STATIC / filename).read_bytes(), mimetype=kind)
+    response.cache_control.public, response.cache_control.max_age = True, 3600
     return response
 
 
