@@ -67,7 +67,7 @@ def tenant() -> str:
     cached = g.get("ui_tenant")
     if cached:
         return cached
-    name = request.values.get("tenant", "").strip() or tenancy.DEFAULT
+    name = request.values.get("tenant", tenancy.DEFAULT)
     g.ui_tenant = g.tenant = tenancy.check_name(name, "tenant")
     return g.ui_tenant
 

@@ -23,13 +23,13 @@ from sandbox.ui.ledger import ledger
 PAGE_SIZE = 50
 
 
-def _int_arg(name: str, default: int, minimum: int = 0) -> int:
-    """:raise 400: a value that is not a whole number >= minimum."""
+def _int_arg(name: str, default: int, minimum: int = 0, maximum: int = 999_999_999) -> int:
+    """:raise 400: a value that is not a whole number from minimum to maximum."""
     raw = request.args.get(name, "")
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < minimum or len(raw) > 9:
-        raise SandboxError(Kind.VALIDATION, f"{name} must be a whole number from {minimum}", field=name)
+    if not raw.isdigit() or len(raw) > 9 or not minimum <= int(raw) <= maximum:
+        raise SandboxError(Kind.VALIDATION, f"{name} must be a whole number from {minimum} to {maximum}", field=name)
     return int(raw)
 
 
@@ -178,6 +178,6 @@ def ui_fault_codes():
     """The code choices for the form's provider, operation and status (htmx swaps them in)."""
     rt = runtime()
     key = _provider_filter()
-    status = _int_arg("status", 0) or None
+    status = _int_arg("status", 0, maximum=599) or None
     codes = choices.codes(rt.contracts, list(rt.providers), key, request.args.get("operation") or None, status)
     return page("fault_codes.html", codes=codes)
