@@ -98,7 +98,7 @@ def test_without_a_token_login_just_opens_the_dashboard(client):
 
 @pytest.mark.parametrize("path", POSTS)
 def test_a_post_without_the_csrf_token_is_403_and_changes_nothing(client, path):
-    client.post(f"/_sandbox/scenarios/nuweb.paid_online", headers={"X-Sandbox-Tenant": TENANT})
+    client.post("/_sandbox/scenarios/nuweb.paid_online", headers={"X-Sandbox-Tenant": TENANT})
     client.get("/_sandbox/ui")  # a session cookie, but no token in the form
     response = client.post(path, data={"tenant": TENANT, "csrf_token": "0" * 64, "seconds": "60", "name": "x",
                                        "delay_ms": "5"})
@@ -210,7 +210,8 @@ def test_the_fault_form_passes_a_code_on_only_when_given(client, monkeypatch):
 
 
 def test_code_choices_come_from_the_contracts(client):
-    codes = client.get("/_sandbox/ui/faults/codes?provider=purpledot&operation=refund&status=404").get_data(as_text=True)
+    codes = client.get("/_sandbox/ui/faults/codes?provider=purpledot&operation=refund&status=404").get_data(
+        as_text=True)
     assert re.findall(r'<option value="([A-Z_]+)">', codes) == ["UNKNOWN_LINE_ITEMS", "UNKNOWN_ORDER"]
     page = client.get("/_sandbox/ui/faults").get_data(as_text=True)
     assert '<option value="refund_order">' in page and "<option>406</option>" in page  # Shoplazza's 406

@@ -9,7 +9,7 @@ import shlex
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sandbox.core.journal import REDACTED, RequestJournal
+from sandbox.core.journal import REDACTED, Body, RequestJournal
 from sandbox.core.provider import Provider
 
 SKIPPED_HEADERS = frozenset({"host", "content-length", "connection", "accept-encoding", "user-agent"})
@@ -23,14 +23,15 @@ def number(entry_id: str) -> int:
 
 def latest(journal: RequestJournal, tenant: str, provider: str | None, after: int = 0,
            limit: int = 100) -> tuple[list[dict[str, Any]], int]:
-    """(the newest entries after entry number `after`, newest first; how many match in all)."""
-    items, total = journal.query(tenant, provider=provider, limit=limit)
-    return [e for e in items if number(e["id"]) > after], total
+    """(the newest entries after entry number `after`, newest first; how many there are)."""
+    if not after:
+        return journal.query(tenant, provider=provider, limit=limit)
+    return journal.query(tenant, provider=provider, limit=limit, where=lambda e: number(e["id"]) > after)
 
 
 def touches(entry: dict[str, Any], provider: Provider, order_ref: str) -> bool:
-    """Whether an exchange addressed this order: by path, query string or (as the provider
-    reads it) the request body."""
+    """Whether a stored exchange addressed this order: by path, query string or (as the
+    provider reads it) the request body."""
     if entry["provider"] != provider.key:
         return False
     parts = urlsplit(entry["path"])
@@ -38,16 +39,17 @@ def touches(entry: dict[str, Any], provider: Provider, order_ref: str) -> bool:
         return True
     body = entry["request"]["body"]
     try:
-        ref = provider.order_ref_of({}, body)
+        ref = provider.order_ref_of({}, body.render() if isinstance(body, Body) else body)
     except (AttributeError, KeyError, TypeError):
         return False
     return ref is not None and str(ref) == order_ref
 
 
 def for_order(journal: RequestJournal, tenant: str, provider: Provider, order_ref: str,
-              limit: int = 1000) -> list[dict[str, Any]]:
-    items, _ = journal.query(tenant, provider=provider.key, limit=limit)
-    return [e for e in items if touches(e, provider, order_ref)]
+              shown: int = 50) -> tuple[list[dict[str, Any]], int]:
+    """(the newest `shown` exchanges that touched the order; how many did in all)."""
+    return journal.query(tenant, provider=provider.key, limit=shown,
+                         where=lambda entry: touches(entry, provider, order_ref))
 
 
 def as_curl(entry: dict[str, Any], base_url: str) -> str:

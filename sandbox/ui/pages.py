@@ -112,11 +112,11 @@ def ui_order(provider: str, order_ref: str):
     order = actions.order(name, p, order_ref)
     refunds = [r for r in actions.refunds(name, p) if order_ref in {str(v) for v in r.values()
                                                                     if isinstance(v, (str, int))}]
-    timeline = exchanges.for_order(rt.journal, name, p, order_ref)
+    timeline, touched = exchanges.for_order(rt.journal, name, p, order_ref)
     return page("order.html", title=f"{p.key} order {order_ref}", provider=p, ref=order_ref,
                 ledger=ledger(p.key, order), document=exchanges.pretty(p.present_order(order)), refunds=refunds,
-                entries=timeline, base_url=request.host_url, clock=clock_view(name), pretty=exchanges.pretty,
-                curl=exchanges.as_curl)
+                entries=timeline, touched=touched, base_url=request.host_url, clock=clock_view(name),
+                pretty=exchanges.pretty, curl=exchanges.as_curl)
 
 
 def _provider_filter() -> str | None:
