@@ -86,8 +86,8 @@ def _operations() -> Iterator[Operation]:
         for route, item in spec["paths"].items():
             for method in HTTP_METHODS:
                 op = item.get(method)
-                if not op:
-                    continue
+                if not op or "dashboard" in op.get("tags", ()):
+                    continue  # HTML pages and CSRF-bound forms: tests/test_ui.py gives them hostile values
                 example, closed = None, False
                 if "requestBody" in op:
                     media = next(iter(_resolve(spec, op["requestBody"])["content"].values()))
@@ -422,7 +422,9 @@ def _negative(path):
     # operations with no parameter and no body have nothing to break (health, list_providers, list_scenarios)
     inert = [op.operation_id for op in OPERATIONS if op.contract == path.name.split(".")[0]
              and op.example is None and not op.params and not _has_query(spec, op)]
-    return schema.exclude(operation_id=inert) if inert else schema
+    schema = schema.exclude(operation_id=inert) if inert else schema
+    # the dashboard's form posts need a page's CSRF token (all get 403): tests/test_ui.py covers them
+    return schema.exclude(method="POST", path_regex="^/_sandbox/ui")
 
 
 def _has_query(spec: dict, op: Operation) -> bool:

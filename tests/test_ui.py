@@ -254,3 +254,18 @@ def test_assets_are_served_with_their_types_and_htmx_with_its_licence(client):
     licence = client.get("/_sandbox/ui/static/htmx-LICENSE.txt")
     assert licence.mimetype == "text/plain" and b"Zero-Clause BSD" in licence.data
     assert client.get("/_sandbox/ui/static/ui.css").mimetype == "text/css"
+
+
+@pytest.mark.parametrize("url", [
+    "/_sandbox/ui?tenant=%00", "/_sandbox/ui?tenant=%FF%FE", "/_sandbox/ui?tenant=" + "a" * 65,
+    "/_sandbox/ui/providers/fire/orders?page=-1", "/_sandbox/ui/providers/fire/orders?page=" + "9" * 400,
+    "/_sandbox/ui/providers/fire/orders/%00", "/_sandbox/ui/providers/%FF/orders", "/_sandbox/ui/seeded/" + "9" * 20000,
+    "/_sandbox/ui/timeline/rows?after=-1", "/_sandbox/ui/faults/codes?status=" + "9" * 400,
+    "/_sandbox/ui/static/..%2F__init__.py", "/_sandbox/ui/static/%2e%2e/guard.py"])
+def test_hostile_path_and_query_values_get_a_4xx_page_and_change_nothing(client, url):
+    before = client.get("/_sandbox/requests?limit=1").get_json()["total"], client.get("/_sandbox/faults").get_json()
+    response = client.get(url)
+    assert 400 <= response.status_code < 500 and response.mimetype == "text/html", (url, response.status_code)
+    assert b"Traceback" not in response.data
+    assert (client.get("/_sandbox/requests?limit=1").get_json()["total"],
+            client.get("/_sandbox/faults").get_json()) == before

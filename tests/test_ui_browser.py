@@ -9,7 +9,6 @@ required: without /usr/bin/chromium these tests fail (`.ci/run` installs it).
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -61,8 +60,9 @@ def page(browser):
 
 
 @pytest.fixture
-def tenant() -> str:
-    return f"ui-{uuid.uuid4().hex[:10]}"
+def tenant(request) -> str:
+    """A tenant of its own per test, named after it (stable names in the screenshots)."""
+    return "qa-" + request.node.name.removeprefix("test_")[:24].rstrip("_")
 
 
 def shot(page, name: str) -> None:
