@@ -22,6 +22,7 @@ from sandbox.core.runtime import EXTENSION, Runtime
 from sandbox.core.store import Store
 from sandbox.providers import PROVIDERS
 from sandbox.settings import Settings
+from sandbox.ui import bp as ui_bp
 
 
 def load_fixtures(fixtures_dir: Path, keys: list[str]) -> dict[str, dict]:
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.add_url_rule(f"{mount}/openapi.json", endpoint=f"contract_{key}",
                          view_func=_contract_view(rt, key, mount))
     app.register_blueprint(control_bp)
+    app.register_blueprint(ui_bp)
     app.add_url_rule("/_sandbox/openapi.json", endpoint="contract_control",
                      view_func=_contract_view(rt, CONTROL_CONTRACT, ""))
     return app

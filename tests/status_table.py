@@ -23,7 +23,8 @@ def table(contracts: Contracts, seen: set, native: set) -> str:
     """The table as Markdown: one row per operation, one column per status. N: the sandbox gave
     it by itself (a fault can too), I: only an injected fault gave it, -: not declared, ?: not
     produced in this run; every answer produced was validated against the contract."""
-    statuses = sorted({s for op in contracts.operations.values() for s in op.statuses if s >= 300})
+    statuses = sorted({s for op in contracts.operations.values() if op.owner != "control"
+                       for s in op.statuses if s >= 300})
     lines = ["| provider | operation | " + " | ".join(map(str, statuses)) + " |",
              "|---|---|" + "---:|" * len(statuses)]
     for (owner, operation_id), op in sorted(contracts.operations.items()):

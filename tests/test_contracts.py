@@ -45,7 +45,9 @@ CLIENT = APP.test_client()
 def _load(path: Path):
     schema = schemathesis.openapi.from_path(path, config=_config(path))
     schema.app = APP
-    return schema
+    # The dashboard's form posts need a CSRF token read from one of its pages, which generated
+    # requests cannot have (they all get the documented 403): tests/test_ui.py covers them.
+    return schema.exclude(method="POST", path_regex="^/_sandbox/ui")
 
 
 SCHEMAS = {path.name.split(".")[0]: _load(path) for path in CONTRACTS}

@@ -16,6 +16,7 @@ The session-finish check in conftest.py prints the provider x operation x status
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from contract_calls import OPERATIONS, TENANT, Caller
@@ -154,3 +155,21 @@ def test_next_commerce_500_is_djangos_page_for_faults_and_crashes_alike(client):
     response = client.get("/nextcommerce/api/admin/orders/100101/", headers={"Authorization": "Bearer " + "a1" * 15})
     assert response.status_code == 500 and response.mimetype == "text/html"
     assert "<title>Server Error (500)</title>" in response.text
+
+
+CONTROL_PATHS = sorted({(op.path, op.method) for (owner, _), op in CONTRACTS.operations.items()
+                        if owner == "control" and op.path != "*"})
+
+
+@pytest.mark.parametrize("route", sorted({path for path, _ in CONTROL_PATHS}))
+def test_every_control_path_answers_other_methods_405_on_contract(client, route):
+    """The control plane and the dashboard, HTML pages included: a JSON 405 with `Allow`."""
+    served = {method for path, method in CONTROL_PATHS if path == route}
+    method = next(m for m in ("PUT", "PATCH", "DELETE", "POST", "GET") if m not in served)
+    url = re.sub(r"{\w+}", "x", route)
+    response = client.open(url, method=method)
+    assert response.status_code == 405 and response.is_json, (route, method, response.status_code)
+    assert set(response.headers["Allow"].split(", ")) >= served
+    seen = client.application.extensions["refund_sandbox"].selfcheck.seen
+    ops = [op_id for (owner, op_id), op in CONTRACTS.operations.items() if owner == "control" and op.path == route]
+    assert all(("control", op_id, 405) in seen for op_id in ops), ops

@@ -313,7 +313,9 @@ def _negative(path):
     # operations with no parameter and no body have nothing to break (health, list_providers, list_scenarios)
     inert = [op.operation_id for op in OPERATIONS if op.contract == path.name.split(".")[0]
              and op.example is None and not op.params and not _has_query(spec, op)]
-    return schema.exclude(operation_id=inert) if inert else schema
+    schema = schema.exclude(operation_id=inert) if inert else schema
+    # the dashboard's form posts need a page's CSRF token (all get 403): tests/test_ui.py covers them
+    return schema.exclude(method="POST", path_regex="^/_sandbox/ui")
 
 
 def _has_query(spec: dict, op: Operation) -> bool:

@@ -82,6 +82,19 @@ def test_wheel_holds_the_whole_package(wheel):
     assert not any(n.startswith("tests/") for n in names)
 
 
+def test_wheel_ships_the_dashboard_templates_and_assets(wheel):
+    """The dashboard's templates and static files (htmx with its licence) are package data."""
+    names = set(wheel.namelist())
+    ui = ROOT / "sandbox" / "ui"
+    files = [*ui.glob("templates/*.html"), *ui.glob("static/*")]
+    assert any(p.name.startswith("htmx-") and p.suffix == ".js" for p in files)
+    assert (ui / "static" / "htmx-LICENSE.txt") in files
+    for path in files:
+        member = path.relative_to(ROOT).as_posix()
+        assert member in names, f"{member} missing from the wheel"
+        assert wheel.read(member) == path.read_bytes()
+
+
 def fake_prefix(root: Path, wheel: zipfile.ZipFile | None = None) -> Path:
     """<root>/share/refund-sandbox/{contracts,fixtures} as an install would lay them out."""
     prefix = root / "prefix"

@@ -45,8 +45,9 @@ def test_contract_operations_and_views_agree(provider, app):
 
 
 def test_control_plane_views_and_operations_agree(app):
+    """The control plane's views and the dashboard's (sandbox.ui) are its contract's operations."""
     views = {rule.endpoint.split(".", 1)[1] for rule in app.url_map.iter_rules()
-             if rule.endpoint.startswith("_sandbox.")}
+             if rule.endpoint.startswith(("_sandbox.", "_sandbox_ui."))}
     assert views == operation_ids(contract("control"))
 
 

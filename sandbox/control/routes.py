@@ -9,15 +9,14 @@ import hmac
 from typing import Any
 
 from flask import Blueprint, jsonify, request
-from marshmallow import ValidationError
 
 import sandbox
+from sandbox.control import actions
 from sandbox.control.schemas import CLOCK, CREDENTIAL, FAULT, REQUESTS_QUERY, SCENARIO, WEBHOOK
 from sandbox.core import body as json_body
-from sandbox.core import ids
 from sandbox.core.clock import isoformat_ms
-from sandbox.core.errors import Kind, SandboxError, from_validation
-from sandbox.core.provider import Provider, Scenario, load
+from sandbox.core.errors import Kind, SandboxError
+from sandbox.core.provider import Provider, load
 from sandbox.core.runtime import runtime
 from sandbox.core.tenancy import current_tenant
 
@@ -42,10 +41,7 @@ def require_control_token():
 
 
 def _provider(key: str) -> Provider:
-    provider = runtime().providers.get(key)
-    if provider is None:
-        raise SandboxError(Kind.NOT_FOUND, f"unknown provider {key!r}", field="provider")
-    return provider
+    return actions.find_provider(key)
 
 
 def _body(schema) -> dict[str, Any]:
@@ -56,30 +52,6 @@ def _body(schema) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise SandboxError(Kind.VALIDATION, "request body must be a JSON object", field="body")
     return load(schema, document, 400)
-
-
-def find_scenario(name: str) -> tuple[Provider, Scenario]:
-    for provider in runtime().providers.values():
-        for scenario in provider.scenarios:
-            if scenario.name == name:
-                return provider, scenario
-    raise SandboxError(Kind.NOT_FOUND, f"unknown scenario {name!r}; GET /_sandbox/scenarios lists them",
-                       field="name")
-
-
-def _overrides(scenario: Scenario, given: dict[str, Any]) -> dict[str, Any]:
-    """The scenario's overrides, checked against what it allows.
-
-    :raise 400: (VALIDATION) a key the scenario does not allow, or a value of the wrong type.
-    """
-    if scenario.overrides is None:
-        if given:
-            raise SandboxError(Kind.VALIDATION, f"{scenario.name} takes no overrides", field="overrides")
-        return {}
-    try:
-        return scenario.overrides.load(given)
-    except ValidationError as exc:
-        raise from_validation({"overrides": exc.messages}) from None
 
 
 @bp.get("/health")
@@ -112,52 +84,29 @@ def list_scenarios():
 
 @bp.post("/scenarios/<name>")
 def seed_scenario(name: str):
-    rt = runtime()
-    provider, scenario = find_scenario(name)
-    body = _body(SCENARIO)
-    overrides = _overrides(scenario, body["overrides"])
-    seed = body["seed"] if body["seed"] is not None else ids.new_seed()
-    with ids.seeded_faker(seed) as fake:
-        built = [scenario.build(fake, overrides) for _ in range(body["count"])]
-    tenant = current_tenant()
-    with rt.store.transaction(tenant, provider.key) as tx:
-        for seeded in built:
-            tx.put(provider.order_table, seeded.order)
-            for table, doc in seeded.extra:
-                tx.put(table, doc)
-    orders = [{"provider": provider.key, "order_ref": s.order_ref, "line_item_refs": s.line_item_refs,
-               "transaction_refs": s.transaction_refs, "currency": s.currency, "headers": s.headers,
-               "order": provider.present_order(s.order)} for s in built]
-    return jsonify(scenario=name, tenant=tenant, seed=seed, orders=orders), 201
+    return jsonify(actions.seed(current_tenant(), name, _body(SCENARIO))), 201
 
 
 @bp.post("/reset")
 def reset():
     tenant = current_tenant()
-    runtime().reset_tenant(tenant)
+    actions.reset(tenant)
     return jsonify(tenant=tenant, reset=True)
 
 
 @bp.get("/<provider>/orders/<order_ref>")
 def get_order(provider: str, order_ref: str):
-    rt = runtime()
     p = _provider(provider)
     tenant = current_tenant()
-    order = rt.store.read(tenant, p.key, lambda tx: tx.get(p.order_table, order_ref))
-    if order is None:
-        raise SandboxError(Kind.NOT_FOUND, f"no {p.key} order {order_ref!r} in tenant {tenant!r}", field="order_ref")
+    order = actions.order(tenant, p, order_ref)
     return jsonify(provider=p.key, tenant=tenant, order_ref=order_ref, order=p.present_order(order))
 
 
 @bp.get("/<provider>/refunds")
 def list_refunds(provider: str):
-    rt = runtime()
     p = _provider(provider)
     tenant = current_tenant()
-    refunds = rt.store.read(tenant, p.key, lambda tx: tx.all(p.refund_table))
-    return jsonify(provider=p.key, tenant=tenant, refunds=list(reversed(refunds)))
-
-
+    return jsonify(provider=p.key, tenant=tenant, refunds=actions.refunds(tenant, p))
 @bp.get("/notifications")
 def list_notifications():
     json_body.check_query(400)
@@ -194,40 +143,9 @@ def list_requests():
     return jsonify(tenant=tenant, total=total, limit=query["limit"], offset=query["offset"], requests=items)
 
 
-def _check_fault_status(contracts: Any, targets: list[tuple[str, str]], status: int, code: str | None) -> None:
-    """A fault's status must be declared on every operation it can match, and its code (if
-    given) be one the contracts declare for that status on each of them.
-
-    :raise 400: naming the declared statuses or codes.
-    """
-    for owner, op in targets:
-        declared = contracts.operations[(owner, op)].statuses
-        if status not in declared:
-            raise SandboxError(Kind.VALIDATION, f"status {status} is not declared for {owner} {op}; declared: "
-                               f"{', '.join(map(str, sorted(s for s in declared if s >= 400)))}", field="status")
-        codes = contracts.error_codes(owner, op, status)
-        if code is not None and code not in codes:
-            raise SandboxError(Kind.VALIDATION, f"code {code!r} is not declared for {owner} {op} status {status}; "
-                               f"declared: {', '.join(codes) or 'none'}", field="code")
-
-
 @bp.post("/faults")
 def add_fault():
-    rt = runtime()
-    body = _body(FAULT)
-    if body["provider"] is not None and body["provider"] not in rt.providers:
-        raise SandboxError(Kind.VALIDATION, f"unknown provider {body['provider']!r}", field="provider")
-    targets = [(owner, op) for owner in rt.providers if body["provider"] in (None, owner)
-               for op in rt.contracts.operation_ids(owner)]
-    if body["operation"] is not None:
-        known = {op for _, op in targets}
-        if body["operation"] not in known:
-            raise SandboxError(Kind.VALIDATION, f"unknown operation {body['operation']!r} (operationIds: "
-                               f"{', '.join(sorted(known))})", field="operation")
-        targets = [(owner, op) for owner, op in targets if op == body["operation"]]
-    if body["status"]:
-        _check_fault_status(rt.contracts, targets, body["status"], body["code"])
-    fault = rt.faults.add(current_tenant(), **body)
+    fault = actions.add_fault(current_tenant(), _body(FAULT))
     return jsonify(fault.as_dict()), 201
 
 
@@ -269,10 +187,6 @@ def advance_clock():
     rt = runtime()
     body = _body(CLOCK)
     tenant = current_tenant()
-    now = rt.clock.advance(tenant, body["seconds"])
-    for provider in rt.providers.values():
-        if provider.on_clock is not None:
-            with rt.store.transaction(tenant, provider.key) as tx:
-                provider.on_clock(tx, now)
+    now = actions.advance_clock(tenant, body["seconds"])
     return jsonify(tenant=tenant, now=isoformat_ms(now),
                    offset_seconds=int(rt.clock.offset(tenant).total_seconds()))

@@ -50,10 +50,9 @@ JSON = "application/json"
 
 @dataclass(frozen=True)
 class Answer:
-    """One documented response: its media type (None: no body), schema URI and fault codes."""
+    """One documented response: its media types with their schemas, and its fault codes."""
 
-    media: str | None
-    schema: str | None
+    media: dict[str, str | None]  # media type -> its schema's URI (None: no schema); {}: no body
     codes: dict[str, Any]
     injected_only: bool = False  # the provider's shared Injected<status>: only a fault sends it for sure
 
@@ -163,15 +162,13 @@ class Contracts:
             response = _resolve(spec, at)
         injected_only = at[-1] == f"Injected{status}"
         content = response.get("content") or {}
-        media = next(iter(content), None)
-        schema = None
-        if media is not None and "schema" in content[media]:
-            schema = f"urn:refund-sandbox:{owner}#" + _pointer(*at, "content", media, "schema")
+        media = {name: f"urn:refund-sandbox:{owner}#" + _pointer(*at, "content", name, "schema")
+                 if "schema" in (body or {}) else None for name, body in content.items()}
         codes = response.get("x-sandbox-error-codes")
         if codes is None:
             shared = ((spec.get("components") or {}).get("responses") or {}).get(f"Injected{status}") or {}
             codes = shared.get("x-sandbox-error-codes") or {}
-        return Answer(media, schema, dict(codes), injected_only)
+        return Answer(media, dict(codes), injected_only)
 
     def error_codes(self, owner: str, operation_id: str, status: int) -> dict[str, Any]:
         """The fault codes the contract declares for one operation and status ({} if none)."""
@@ -238,20 +235,22 @@ class Contracts:
 
     def _check_body(self, owner: str, answer: Answer, body: bytes, content_type: str | None,
                     detail: dict[str, Any]) -> str | None:
-        if answer.media is None:
+        if not answer.media:
             return None if not body else f"a body was sent where the contract declares none: {body[:80]!r}"
-        if not (content_type or "").startswith(answer.media):
-            return f"content type {content_type!r} is not {answer.media}"
-        if answer.schema is None:
+        media = next((m for m in answer.media if (content_type or "").startswith(m)), None)
+        if media is None:
+            return f"content type {content_type!r} is not one of {', '.join(answer.media)}"
+        schema = answer.media[media]
+        if schema is None:
             return None
-        if answer.media == JSON:
+        if media == JSON:
             try:
                 document = json.loads(body)
             except ValueError:
                 return "body is not JSON"
         else:
             document = body.decode("utf-8", "replace")
-        errors = sorted(self._validator(owner, answer.schema).iter_errors(document), key=lambda e: list(e.path))
+        errors = sorted(self._validator(owner, schema).iter_errors(document), key=lambda e: list(e.path))
         if errors:
             detail["body"] = document
             return "; ".join(f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors[:5])

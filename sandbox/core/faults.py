@@ -119,6 +119,16 @@ class FaultBook:
         with self._lock:
             return len(self._rules.pop(tenant, []))
 
+    def remove(self, tenant: str, fault_id: str) -> bool:
+        """Delete one rule; False when the tenant has no rule with this id."""
+        with self._lock:
+            rules = self._rules.get(tenant, [])
+            kept = [f for f in rules if f.id != fault_id]
+            if len(kept) == len(rules):
+                return False
+            self._rules[tenant] = kept
+            return True
+
     def fire(self, tenant: str, provider: str, operation: str,
              order_ref: Callable[[], str | None]) -> Fault | None:
         """The first matching rule that fires for this request (its count goes down), or None.

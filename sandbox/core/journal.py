@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,15 +183,18 @@ class RequestJournal:
 
     def query(self, tenant: str, *, provider: str | None = None, operation: str | None = None,
               status: int | None = None, since: str | None = None, limit: int = 50,
-              offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        """(one page of matching entries, newest first; how many match in all)."""
+              offset: int = 0, where: Callable[[dict[str, Any]], bool] | None = None,
+              ) -> tuple[list[dict[str, Any]], int]:
+        """(one page of matching entries, newest first; how many match in all). `where` sees
+        each stored entry (bodies still raw `Body` objects) before anything is rendered."""
         with self._items.lock:
             items = self._items.of(tenant)
         hits = [e for e in reversed(items)
                 if (provider is None or e["provider"] == provider)
                 and (operation is None or e["operation"] == operation)
                 and (status is None or e["status"] == status)
-                and (since is None or e["time"] >= since)]
+                and (since is None or e["time"] >= since)
+                and (where is None or where(e))]
         return [_shown(e) for e in hits[offset:offset + limit]], len(hits)
 
     def clear(self, tenant: str) -> None:

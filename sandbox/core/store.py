@@ -233,6 +233,16 @@ class Store:
         with self.locked(tenant) as state:
             return fn(Tx(state, provider, self.keys.get(provider, {})))
 
+    def page(self, tenant: str, provider: str, table: str, offset: int, limit: int) -> tuple[list[dict], int]:
+        """(copies of one page of a table, newest first; how many documents it holds).
+
+        Only the page is copied, so a page of a 10,000-order table costs what a page costs."""
+        with self.locked(tenant) as state:
+            docs = list(state.table_raw(provider, table).values())
+            end = len(docs) - offset
+            chosen = docs[max(0, end - limit):max(0, end)]
+            return [clone(doc) for doc in reversed(chosen)], len(docs)
+
     def _commit(self, state: TenantState, ops: list[list]) -> None:
         if not ops:
             return
