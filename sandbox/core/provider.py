@@ -31,7 +31,7 @@ class SeededOrder:
     """What a scenario builds: the stored order, other documents, and the handles to address it."""
 
     order: dict[str, Any]
-    order_ref: str
+    order_ref: str | int  # of the type the refund request takes (Nuweb: the integer orderId)
     currency: str
     line_item_refs: list[str] = field(default_factory=list)
     transaction_refs: list[str] = field(default_factory=list)

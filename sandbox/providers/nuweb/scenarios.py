@@ -63,7 +63,7 @@ def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrde
                      "lastName": fake.last_name(), "email": fake.email(), "balance": 0},
         "items": items, "transactions": transactions,
     }
-    return SeededOrder(order=order, order_ref=str(order_id), currency=currency,
+    return SeededOrder(order=order, order_ref=order_id, currency=currency,
                        line_item_refs=[str(i["id"]) for i in items],
                        transaction_refs=[str(t["id"]) for t in transactions],
                        extra=[("baskets", {"basketId": order["basketId"], "orderId": order_id}),
