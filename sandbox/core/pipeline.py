@@ -17,7 +17,7 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from sandbox.core import faults, ids, journal, tenancy
+from sandbox.core import explain, faults, ids, journal, tenancy
 from sandbox.core.clock import isoformat_ms
 from sandbox.core.errors import Kind, SandboxError
 from sandbox.core.provider import RequestInfo
@@ -75,6 +75,9 @@ def render(err: SandboxError) -> Response:
     for name, value in err.headers.items():
         response.headers[name] = value
     g.error_code = err.code or err.kind.value
+    detail = explain.detail(err, provider)
+    if detail:  # the one place that says why, beside the provider's faithful body
+        response.headers[explain.HEADER] = g.error_detail = detail
     return response
 
 
@@ -123,7 +126,7 @@ def record_exchange(rt: Any, owner: str, response: Response, unanswered: bool, m
         "operation": (request.endpoint or "").rsplit(".", 1)[-1] if request.url_rule is not None else None,
         "method": request.method, "path": request.full_path if request.query_string else request.path,
         "status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-        "error_code": g.get("error_code"), "fault": g.get("fault"), "answered": not unanswered,
+        "error_code": g.get("error_code"), "error_detail": g.get("error_detail"), "fault": g.get("fault"), "answered": not unanswered,
         "contract_mismatch": mismatch,
         "request": {"headers": list(request.headers.items()),
                     "body": journal.Body.of(_request_body(), request.is_json)},

@@ -170,7 +170,9 @@ def operation(*, body: Schema | None = None, headers: Schema | None = None, path
                 g.principal = principal
             tenant = tenancy.current_tenant()
             if scope and principal is not None and principal.scopes is not None and scope not in principal.scopes:
-                raise SandboxError(Kind.FORBIDDEN, f"this credential lacks the {scope} scope", field=scope)
+                raise SandboxError(Kind.FORBIDDEN, f"this credential lacks the {scope} scope", field=scope,
+                                   detail=f"this credential is registered with scopes "
+                                   f"[{', '.join(sorted(principal.scopes))}], which lack {scope}")
             if path is not None:
                 path_args = load(path, path_args, provider.validation_status)
             inject_faults(provider, tenant, view.__name__, path_args)
