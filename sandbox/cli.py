@@ -206,15 +206,30 @@ def contract_test(provider, base_url, headers, max_examples, seed, junit_xml) ->
     try:
         import schemathesis  # noqa: F401
     except ImportError:
-        raise click.ClickException("contract-test needs schemathesis: pip install 'refund-sandbox[test]'") from None
-    from sandbox.contract_test import run
+        raise click.ClickException(
+            "contract-test needs schemathesis, a dependency of refund-sandbox that is missing from this "
+            "environment: reinstall the package (in the checkout: pip install .)") from None
+    from sandbox.contract_test import NOTES, TENANT_HEADER, fresh_tenant, run, tenant_header
 
-    settings = Settings.load()
+    headers = list(headers)
+    tenant = tenant_header(headers)
+    if tenant is None:
+        tenant = fresh_tenant()
+        headers.append(f"{TENANT_HEADER}: {tenant}")
+        click.echo(f"Tenant: {tenant} (fresh for this run, so nothing it writes touches another tenant; "
+                   f"choose one with --header '{TENANT_HEADER}: NAME')")
+    else:
+        click.echo(f"Tenant: {tenant} (from --header)")
+    click.echo(f"Seed: {seed} (the same seed sends the same requests)")
+    if provider in NOTES:
+        click.echo(f"Note: {NOTES[provider]}")
     try:
-        code = run(settings.contracts_dir, provider, base_url, headers=list(headers), max_examples=max_examples,
+        settings = Settings.load()
+        code = run(settings.contracts_dir, provider, base_url, headers=headers, max_examples=max_examples,
                    seed=seed, junit_xml=junit_xml.resolve() if junit_xml else None)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
+    click.echo(f"Tenant used: {tenant}")
     sys.exit(code)
 
 
