@@ -55,7 +55,8 @@ def test_seed_into_a_tenant_hands_out_headers_that_reach_it(protected):
 def test_seed_and_reset_reach_a_protected_control_plane(protected):
     refused = cli("seed", "fire.card_paid", "--url", protected.base)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
-    assert refused.stderr.startswith("Error: 401") and "--control-token or REFUND_SANDBOX_CONTROL_TOKEN" in refused.stderr
+    assert refused.stderr.startswith("Error: 401")
+    assert "--control-token or REFUND_SANDBOX_CONTROL_TOKEN" in refused.stderr
 
     by_flag = cli("seed", "fire.card_paid", "--tenant", "t-flag", "--url", protected.base, "--control-token", TOKEN)
     assert by_flag.returncode == 0, by_flag.stderr

@@ -164,7 +164,7 @@ class HeaderCredential:
         return f"'{self.header}: {self.prefix}<credential>' with the credential matching {self.shape.pattern}"
 
     def _missing(self, ctx: AuthContext) -> SandboxError:
-        others = [name for name in ctx.headers.keys() if name.lower() != self.header.lower()
+        others = [name for name, _ in ctx.headers.items() if name.lower() != self.header.lower()
                   and any(hint in name.lower() for hint in CREDENTIAL_HINTS)]
         seen = f"; the request has {', '.join(others)} instead" if others else ""
         return _unauthenticated(f"missing {self.header} header", self.header,
