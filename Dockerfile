@@ -1,16 +1,14 @@
 # refund-sandbox: every provider at /<key>, the control plane at /_sandbox, on port 8080.
-FROM python:3.11-slim AS build
+# Installed exactly as the README's first command does (`pip install .` in the checkout), as root,
+# then run as an unprivileged user; tenants live in the /data volume.
+FROM python:3.11-slim
 WORKDIR /src
 COPY setup.cfg pyproject.toml README.md ./
 COPY sandbox ./sandbox
 COPY contracts ./contracts
 COPY fixtures ./fixtures
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
-
-FROM python:3.11-slim
-RUN useradd --create-home --uid 10001 sandbox && mkdir /data && chown sandbox /data
-COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+RUN pip install --no-cache-dir . && cd / && rm -rf /src \
+ && useradd --create-home --uid 10001 sandbox && mkdir /data && chown sandbox /data
 USER sandbox
 WORKDIR /home/sandbox
 ENV PYTHONUNBUFFERED=1 REFUND_SANDBOX_PORT=8080 REFUND_SANDBOX_DATA_DIR=/data

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -21,25 +23,79 @@ from sandbox.core.pipeline import CONTROL_CONTRACT
 from sandbox.core.runtime import EXTENSION, Runtime
 from sandbox.core.store import Store
 from sandbox.providers import PROVIDERS
-from sandbox.settings import Settings
+from sandbox.settings import ConfigError, Settings
 from sandbox.ui import bp as ui_bp
 
 
 def load_fixtures(fixtures_dir: Path, keys: list[str]) -> dict[str, dict]:
-    """fixtures/<key>.json for every provider (TinyDB layout); a missing file is an error."""
-    return {key: json.loads((fixtures_dir / f"{key}.json").read_text(encoding="utf-8")) for key in keys}
+    """fixtures/<key>.json for every provider (TinyDB layout).
+
+    :raise ConfigError: a file is missing, unreadable, or not a JSON object.
+    """
+    fixtures = {}
+    for key in keys:
+        path = fixtures_dir / f"{key}.json"
+        try:
+            fixtures[key] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ConfigError(f"fixtures file {path} cannot be used ({reason}); fix it, or point "
+                              "REFUND_SANDBOX_FIXTURES_DIR at a directory of valid ones") from None
+        if not isinstance(fixtures[key], dict):
+            raise ConfigError(f"fixtures file {path} must hold a JSON object of tables; fix it, or point "
+                              "REFUND_SANDBOX_FIXTURES_DIR at a directory of valid ones")
+    return fixtures
+
+
+def check_data_dir(path: Path) -> None:
+    """Create `--data-dir` if needed and make sure the sandbox can read and write it.
+
+    :raise ConfigError: it is a file, cannot be created, or is not readable and writable.
+    """
+    way_out = "choose another with --data-dir (or REFUND_SANDBOX_DATA_DIR), or fix its permissions"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"--data-dir {path} is a file, not a directory; {way_out}") from None
+    except OSError as exc:
+        raise ConfigError(f"--data-dir {path} cannot be created ({exc.strerror}); {way_out}") from None
+    if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+        raise ConfigError(f"--data-dir {path} is not readable and writable by this user; {way_out}")
+
+
+def _credentials(data_dir: Path | None) -> CredentialRegistry:
+    try:
+        return CredentialRegistry(data_dir)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{data_dir}/credentials.json cannot be read ({exc}); fix or remove it") from None
+
+
+def mounted(only: str | None) -> dict:
+    """The providers a sandbox with this `--only` serves: all of them, or that one.
+
+    :raise ConfigError: `only` names no provider.
+    """
+    providers = {p.key: p for p in PROVIDERS}
+    if only is not None and only not in providers:
+        raise ConfigError(f"--only {only!r} is not a provider; use one of: {', '.join(providers)}")
+    return {key: p for key, p in providers.items() if only in (None, key)}
 
 
 def create_app(settings: Settings | None = None) -> Flask:
+    """The sandbox app.
+
+    :raise ConfigError: a setting or a start-up input (fixtures, data dir) cannot be used.
+    """
     settings = settings or Settings.load()
-    providers = {p.key: p for p in PROVIDERS}
-    if settings.only is not None and settings.only not in providers:
-        raise ValueError(f"--only {settings.only!r}: unknown provider (known: {', '.join(providers)})")
-    keys = {key: {**p.tables, idempotency.TABLE: idempotency.KEY_FIELD} for key, p in providers.items()}
-    store = Store(load_fixtures(settings.fixtures_dir, list(providers)), keys, settings.data_dir)
-    rt = Runtime(settings=settings, providers=providers, store=store,
-                 contracts=Contracts(settings.contracts_dir, [*providers, CONTROL_CONTRACT]),
-                 credentials=CredentialRegistry(settings.data_dir),
+    served = mounted(settings.only)
+    if settings.data_dir is not None:
+        check_data_dir(settings.data_dir)
+    # the store keeps every provider's tables, so a data dir written by a full sandbox loads under --only
+    keys = {p.key: {**p.tables, idempotency.TABLE: idempotency.KEY_FIELD} for p in PROVIDERS}
+    store = Store(load_fixtures(settings.fixtures_dir, list(keys)), keys, settings.data_dir)
+    rt = Runtime(settings=settings, providers=served, store=store,
+                 contracts=Contracts(settings.contracts_dir, [*served, CONTROL_CONTRACT]),
+                 credentials=_credentials(settings.data_dir),
                  outbox=Outbox(settings.outbox_limit, settings.outbox_total),
                  journal=RequestJournal(settings.journal_limit, settings.journal_total))
 
@@ -49,9 +105,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions[EXTENSION] = rt
     core.install(app)
     app.wsgi_app = FaultMiddleware(app.wsgi_app)  # type: ignore[method-assign]
-    for key, provider in providers.items():
-        if settings.only not in (None, key):
-            continue
+    for key, provider in served.items():
         mount = rt.mount(key)
         app.register_blueprint(provider.blueprint, url_prefix=mount or None)
         app.add_url_rule(f"{mount}/openapi.json", endpoint=f"contract_{key}",
@@ -73,8 +127,29 @@ def wsgi_server(app: Flask, *, host: str, port: int) -> Any:
     from waitress import create_server
 
     settings = app.extensions[EXTENSION].settings
-    return create_server(app, host=host, port=port, threads=settings.threads, ident="refund-sandbox",
-                         max_request_body_size=16 * settings.max_body_bytes)
+    try:
+        return create_server(app, host=host, port=port, threads=settings.threads, ident="refund-sandbox",
+                             max_request_body_size=16 * settings.max_body_bytes)
+    except OSError as exc:
+        raise ConfigError(_bind_failure(exc, host, port)) from None
+    except ValueError:  # waitress: a host name that does not resolve, or a port out of range
+        raise ConfigError(f"cannot listen on {host}:{port}: unknown host or invalid port; give an address of "
+                          "this machine with --host (e.g. 127.0.0.1 or 0.0.0.0) and a port 1-65535 with --port"
+                          ) from None
+
+
+def _bind_failure(exc: OSError, host: str, port: int) -> str:
+    """One line for a socket that cannot be bound: what happened and the way out."""
+    if exc.errno == errno.EADDRINUSE:
+        return (f"port {port} on {host} is already in use; stop what is listening there, or choose another "
+                "port with --port (or REFUND_SANDBOX_PORT)")
+    if exc.errno == errno.EACCES:
+        return (f"no permission to listen on port {port} on {host} (ports below 1024 need privileges); "
+                "choose another port with --port")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (f"cannot listen on {host}:{port} ({exc.strerror or exc}); give an address of this machine "
+                "with --host, e.g. 127.0.0.1 or 0.0.0.0")
+    return f"cannot listen on {host}:{port} ({exc.strerror or exc}); check --host and --port"
 
 
 def run_until_stopped(server: Any, *cleanup: Callable[[], None]) -> None:

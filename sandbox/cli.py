@@ -16,7 +16,9 @@ from pathlib import Path
 
 import click
 
-from sandbox.settings import Settings
+from sandbox.settings import ConfigError, Settings
+
+CONTROL_TOKEN_ENV = "REFUND_SANDBOX_CONTROL_TOKEN"
 
 
 def _loopback(host: str) -> bool:
@@ -57,7 +59,7 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default=None, help="Interface to bind [127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Port [8080].")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port [8080]; 0 picks a free one.")
 @click.option("--only", default=None, help="Mount just this provider, at / instead of /<key>.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Persist tenants here (survives restarts and kill -9).")
@@ -71,21 +73,24 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
     from sandbox.app import create_app, run_until_stopped, wsgi_server
 
     _configure_logging()
-    settings = Settings.load(host=host, port=port, only=only, data_dir=data_dir, strict_auth=strict_auth,
-                             validate_responses=validate_responses, threads=threads, webhook_url=webhook_url,
-                             control_token=control_token)
-    app = create_app(settings)
-    runtime = app.extensions["refund_sandbox"]
+    try:  # every foreseeable start-up failure is one line naming the way out, never a traceback
+        settings = Settings.load(host=host, port=port, only=only, data_dir=data_dir, strict_auth=strict_auth,
+                                 validate_responses=validate_responses, threads=threads, webhook_url=webhook_url,
+                                 control_token=control_token)
+        app = create_app(settings)
+        runtime = app.extensions["refund_sandbox"]
+        server = wsgi_server(app, host=settings.host, port=settings.port)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     runtime.store.after_load = _freeze_heap
     _freeze_heap()  # modules, contracts and fixtures: alive for the whole run
-    server = wsgi_server(app, host=settings.host, port=settings.port)
 
     if not settings.control_token and not _loopback(settings.host):
         logging.getLogger("sandbox").warning(
             "listening on %s beyond loopback without --control-token: anyone who reaches this port can reset "
             "tenants, register credentials and inject faults (set --control-token or REFUND_SANDBOX_CONTROL_TOKEN)",
             settings.host)
-    mounts = ", ".join(f"{k} at {runtime.mount(k) or '/'}" for k in runtime.providers if settings.only in (None, k))
+    mounts = ", ".join(f"{k} at {runtime.mount(k) or '/'}" for k in runtime.providers)
     logging.getLogger("sandbox").info("refund-sandbox serving http://%s:%s (%s; control at /_sandbox)",
                                       settings.host, server.effective_port, mounts)
     run_until_stopped(server, runtime.deliverer.stop, runtime.store.close)  # SIGTERM: close files, exit 0
@@ -97,21 +102,24 @@ def scenarios(as_json: bool) -> None:
     """List the scenario catalogue."""
     from sandbox.providers import PROVIDERS
 
-    items = [{"name": s.name, "provider": p.key, "description": s.description, "outcome": s.outcome}
-             for p in PROVIDERS for s in p.scenarios]
+    items = [{"name": s.name, "provider": p.key, "description": s.description, "outcome": s.outcome,
+              "overridable": s.overridable} for p in PROVIDERS for s in p.scenarios]
     if as_json:
         click.echo(json.dumps(items, indent=2))
         return
+    width = max(len(item["name"]) for item in items)
     for item in items:
-        click.echo(f"{item['name']:<32} {item['outcome']}")
+        click.echo(f"{item['name']:<{width}}  {item['outcome']}")
 
 
 def _call(method: str, path: str, body: dict | None, tenant: str | None, url: str | None,
-          data_dir: Path | None) -> dict:
+          data_dir: Path | None, control_token: str | None = None) -> dict:
     """POST to a running sandbox (`url`) or to an in-process app over `data_dir`."""
     headers = {"Content-Type": "application/json"}
     if tenant:
         headers["X-Sandbox-Tenant"] = tenant
+    if control_token:
+        headers["X-Sandbox-Control-Token"] = control_token
     payload = json.dumps(body or {}).encode()
     if url:
         req = urllib.request.Request(url.rstrip("/") + path, data=payload, method=method, headers=headers)
@@ -119,14 +127,21 @@ def _call(method: str, path: str, body: dict | None, tenant: str | None, url: st
             with urllib.request.urlopen(req, timeout=30) as resp:
                 return json.loads(resp.read())
         except urllib.error.HTTPError as exc:
-            raise click.ClickException(f"{exc.code}: {exc.read().decode(errors='replace')}") from None
+            hint = ""
+            if exc.code == 401 and exc.headers.get("X-Sandbox-Provider") == "_sandbox":
+                hint = (" (this sandbox runs with --control-token: pass it with --control-token or "
+                        f"{CONTROL_TOKEN_ENV})")
+            raise click.ClickException(f"{exc.code}: {exc.read().decode(errors='replace')}{hint}") from None
         except urllib.error.URLError as exc:
             raise click.ClickException(f"cannot reach {url}: {exc.reason}") from None
     if data_dir is None:
         raise click.UsageError("give --url of a running sandbox, or --data-dir to work offline")
     from sandbox.app import create_app
 
-    app = create_app(Settings.load(data_dir=data_dir, log_requests=False))
+    try:
+        app = create_app(Settings.load(data_dir=data_dir, log_requests=False))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         response = app.test_client().open(path, method=method, data=payload, headers=headers)
         if response.status_code >= 400:
@@ -149,20 +164,31 @@ def _overrides(pairs: tuple[str, ...]) -> dict:
     return result
 
 
+URL_OPTION = click.option("--url", default=None, help="A running sandbox, e.g. http://127.0.0.1:8080.")
+DATA_DIR_OPTION = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Work offline instead of --url: write straight into the data directory a server started with "
+         "`serve --data-dir DIR` loads (stop that server first; it reads the directory at start).")
+CONTROL_TOKEN_OPTION = click.option(
+    "--control-token", envvar=CONTROL_TOKEN_ENV, default=None, show_envvar=True,
+    help="The token of a sandbox started with --control-token (sent as X-Sandbox-Control-Token).")
+
+
 @main.command()
 @click.argument("scenario")
 @click.option("--count", type=int, default=1, show_default=True)
 @click.option("--seed", type=int, default=None, help="Same seed, same orders.")
 @click.option("--tenant", default=None, help="Tenant to seed [default].")
 @click.option("--override", "overrides", multiple=True, metavar="KEY=VALUE", help="Override an order field.")
-@click.option("--url", default=None, help="A running sandbox, e.g. http://127.0.0.1:8080.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
-def seed(scenario, count, seed, tenant, overrides, url, data_dir) -> None:
+@URL_OPTION
+@DATA_DIR_OPTION
+@CONTROL_TOKEN_OPTION
+def seed(scenario, count, seed, tenant, overrides, url, data_dir, control_token) -> None:
     """Seed SCENARIO and print its JSON (order refs, headers, orders)."""
     body = {"count": count, "overrides": _overrides(overrides)}
     if seed is not None:
         body["seed"] = seed
-    result = _call("POST", f"/_sandbox/scenarios/{scenario}", body, tenant, url, data_dir)
+    result = _call("POST", f"/_sandbox/scenarios/{scenario}", body, tenant, url, data_dir, control_token)
     click.echo(json.dumps(result, indent=2))
 
 
@@ -180,23 +206,39 @@ def contract_test(provider, base_url, headers, max_examples, seed, junit_xml) ->
     try:
         import schemathesis  # noqa: F401
     except ImportError:
-        raise click.ClickException("contract-test needs schemathesis: pip install 'refund-sandbox[test]'") from None
-    from sandbox.contract_test import run
+        raise click.ClickException(
+            "contract-test needs schemathesis, a dependency of refund-sandbox that is missing from this "
+            "environment: reinstall the package (in the checkout: pip install .)") from None
+    from sandbox.contract_test import NOTES, TENANT_HEADER, fresh_tenant, run, tenant_header
 
-    settings = Settings.load()
+    headers = list(headers)
+    tenant = tenant_header(headers)
+    if tenant is None:
+        tenant = fresh_tenant()
+        headers.append(f"{TENANT_HEADER}: {tenant}")
+        click.echo(f"Tenant: {tenant} (fresh for this run, so nothing it writes touches another tenant; "
+                   f"choose one with --header '{TENANT_HEADER}: NAME')")
+    else:
+        click.echo(f"Tenant: {tenant} (from --header)")
+    click.echo(f"Seed: {seed} (the same seed sends the same requests)")
+    if provider in NOTES:
+        click.echo(f"Note: {NOTES[provider]}")
     try:
-        code = run(settings.contracts_dir, provider, base_url, headers=list(headers), max_examples=max_examples,
+        settings = Settings.load()
+        code = run(settings.contracts_dir, provider, base_url, headers=headers, max_examples=max_examples,
                    seed=seed, junit_xml=junit_xml.resolve() if junit_xml else None)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
+    click.echo(f"Tenant used: {tenant}")
     sys.exit(code)
 
 
 @main.command()
 @click.option("--tenant", default=None, help="Tenant to reset [default].")
-@click.option("--url", default=None, help="A running sandbox, e.g. http://127.0.0.1:8080.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
-def reset(tenant, url, data_dir) -> None:
+@URL_OPTION
+@DATA_DIR_OPTION
+@CONTROL_TOKEN_OPTION
+def reset(tenant, url, data_dir, control_token) -> None:
     """Put a tenant back to the built-in fixtures."""
-    result = _call("POST", "/_sandbox/reset", None, tenant, url, data_dir)
+    result = _call("POST", "/_sandbox/reset", None, tenant, url, data_dir, control_token)
     click.echo(json.dumps(result))

@@ -5,6 +5,11 @@
   `.seed(...)`, `.fault(...)`, `.requests(...)`, `.notifications()`, `.order(...)`,
   `.register_credential(...)`, `.reset()`.
 - `refund_sandbox_client`: a Flask test client of a fresh in-process sandbox (no sockets).
+
+Options (command line, or `refund_sandbox_host` / `refund_sandbox_port` in the ini file):
+`--refund-sandbox-host` (127.0.0.1) and `--refund-sandbox-port` (0: a free port) say where
+the in-process server listens, e.g. 0.0.0.0 and a fixed port for an app running in a
+container beside the tests.
 """
 
 from __future__ import annotations
@@ -18,11 +23,27 @@ if TYPE_CHECKING:  # imported in the fixtures: loading the plugin must not load 
     from sandbox.testing import LiveSandbox, SandboxHandle
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("refund-sandbox")
+    for name, default, text in (("host", "127.0.0.1", "interface the in-process sandbox listens on"),
+                                ("port", "0", "its port (0: a free one)")):
+        group.addoption(f"--refund-sandbox-{name}", dest=f"refund_sandbox_{name}", default=None,
+                        help=f"{text} [{default}]")
+        parser.addini(f"refund_sandbox_{name}", f"{text} [{default}]", default=default)
+
+
+def _option(config: pytest.Config, name: str) -> str:
+    return config.getoption(f"refund_sandbox_{name}") or config.getini(f"refund_sandbox_{name}")
+
+
 @pytest.fixture(scope="session")
-def refund_sandbox_server() -> Iterator[LiveSandbox]:
+def refund_sandbox_server(pytestconfig: pytest.Config) -> Iterator[LiveSandbox]:
     from sandbox.testing import LiveSandbox
 
-    server = LiveSandbox()
+    port = _option(pytestconfig, "port")
+    if not str(port).isdigit() or int(port) > 65535:
+        raise pytest.UsageError(f"--refund-sandbox-port {port!r}: give a port 0-65535 (0: a free one)")
+    server = LiveSandbox(host=_option(pytestconfig, "host"), port=int(port))
     try:
         yield server
     finally:

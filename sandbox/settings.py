@@ -17,6 +17,11 @@ ENV_PREFIX = "REFUND_SANDBOX_"
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
 
+class ConfigError(ValueError):
+    """A setting or a start-up input the sandbox cannot use; its message names it and the way out
+    (the command line prints it as one line, with no traceback)."""
+
+
 def _data_dir(name: str) -> Path:
     """Where `name` (contracts or fixtures) lives: checkout first, then installed data dirs."""
     candidates = [_CHECKOUT / name]
@@ -25,7 +30,7 @@ def _data_dir(name: str) -> Path:
     for candidate in candidates:
         if candidate.is_dir() and any(candidate.iterdir()):
             return candidate
-    raise FileNotFoundError(
+    raise ConfigError(
         f"cannot find the {name}/ directory (looked in: {', '.join(map(str, candidates))}); "
         f"set {ENV_PREFIX}{name.upper()}_DIR"
     )
@@ -76,7 +81,11 @@ class Settings:
 def _convert(name: str, raw: str) -> Any:
     if name in {"port", "token_ttl_seconds", "threads", "outbox_limit", "journal_limit", "journal_total",
                 "outbox_total", "max_body_bytes"}:
-        return int(raw)
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a whole number; set it to one "
+                              "or unset it") from None
     if name in {"strict_auth", "validate_responses", "log_requests"}:
         return _parse_bool(raw)
     return raw

@@ -21,11 +21,17 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopba
 class LiveSandbox:
     """The whole sandbox served on 127.0.0.1 from a background thread; `stop()` ends it."""
 
-    def __init__(self, **settings: Any) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, **settings: Any) -> None:
+        """Serve on `host`:`port` (0: a free port); `url` is how this process reaches it.
+
+        :raise ConfigError: the port is busy or the host is not an address of this machine.
+        """
         settings.setdefault("log_requests", False)
-        self.app = create_app(Settings.load(host="127.0.0.1", port=0, **settings))
-        self.server = wsgi_server(self.app, host="127.0.0.1", port=0)
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.app = create_app(Settings.load(host=host, port=port, **settings))
+        self.server = wsgi_server(self.app, host=host, port=port)
+        self.host, self.port = host, int(self.server.effective_port)
+        reach = "127.0.0.1" if host in ("0.0.0.0", "", "localhost") else host
+        self.url = f"http://{reach}:{self.port}"
         self._thread = threading.Thread(target=self.server.run, name="refund-sandbox", daemon=True)
         self._thread.start()
 

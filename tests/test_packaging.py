@@ -75,6 +75,18 @@ def test_wheel_declares_the_console_script(wheel):
     assert scripts.get("refund-sandbox") == "sandbox.cli:main"
 
 
+def test_wheel_requires_what_every_readme_command_needs(wheel):
+    """`pip install .` must be enough for `contract-test`: schemathesis is no extra, the test tools are."""
+    [metadata] = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    requires = [line.split(":", 1)[1].strip() for line in wheel.read(metadata).decode().splitlines()
+                if line.startswith("Requires-Dist:")]
+    plain = {r.split(";")[0].split(">")[0].split("<")[0].split("=")[0].strip().lower() for r in requires
+             if "extra ==" not in r}
+    extras = {r.split(">")[0].split("<")[0].strip().lower() for r in requires if 'extra == "test"' in r}
+    assert {"flask", "waitress", "schemathesis"} <= plain
+    assert "schemathesis" not in extras and {"pytest", "ruff"} <= extras
+
+
 def test_wheel_holds_the_whole_package(wheel):
     names = set(wheel.namelist())
     for path in (ROOT / "sandbox").rglob("*.py"):

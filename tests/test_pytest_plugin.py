@@ -70,3 +70,39 @@ def test_wrong(refund_sandbox):
 ''')
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
+
+
+def test_host_and_port_options_place_the_server(pytester):
+    from live_server import free_port
+
+    port = free_port()
+    pytester.makepyfile(test_placed=f'''
+def test_placed(refund_sandbox, refund_sandbox_server):
+    assert refund_sandbox_server.port == {port} and refund_sandbox_server.host == "0.0.0.0"
+    assert refund_sandbox.base_url("nuweb") == "http://127.0.0.1:{port}/nuweb"
+    assert refund_sandbox.call("GET", "/_sandbox/health")[0] == 200
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--refund-sandbox-host", "0.0.0.0",
+                                           "--refund-sandbox-port", str(port))
+    result.assert_outcomes(passed=1)
+
+
+def test_the_port_can_come_from_the_ini_file_and_a_busy_one_is_a_clear_error(pytester):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        pytester.makeini(f"[pytest]\nrefund_sandbox_port = {port}\n")
+        pytester.makepyfile(test_busy="def test_busy(refund_sandbox):\n    pass\n")
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*port {port} on 127.0.0.1 is already in use*"])
+
+
+def test_a_malformed_port_option_is_a_usage_error(pytester):
+    pytester.makepyfile(test_any="def test_any(refund_sandbox):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--refund-sandbox-port", "http")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*--refund-sandbox-port 'http': give a port 0-65535*"])

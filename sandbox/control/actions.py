@@ -13,7 +13,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from sandbox.core import ids
+from sandbox.core import ids, tenancy
 from sandbox.core.errors import Kind, SandboxError, from_validation
 from sandbox.core.faults import Fault
 from sandbox.core.provider import Provider, Scenario
@@ -29,13 +29,30 @@ def find_provider(key: str, kind: Kind = Kind.NOT_FOUND) -> Provider:
 
 
 def find_scenario(name: str) -> tuple[Provider, Scenario]:
-    """:raise 404: no scenario has this name."""
-    for provider in runtime().providers.values():
+    """The scenario `name` of a provider this sandbox serves.
+
+    :raise 404: no such scenario, or its provider is not mounted (`--only` another one).
+    """
+    rt = runtime()
+    for provider in rt.providers.values():
         for scenario in provider.scenarios:
             if scenario.name == name:
                 return provider, scenario
+    owner = name.split(".", 1)[0]
+    if rt.settings.only is not None and owner != rt.settings.only:
+        raise SandboxError(Kind.NOT_FOUND, f"scenario {name!r} is not served here: this sandbox serves only "
+                           f"{rt.settings.only} (--only {rt.settings.only}); GET /_sandbox/scenarios lists its "
+                           "scenarios", field="name")
     raise SandboxError(Kind.NOT_FOUND, f"unknown scenario {name!r}; GET /_sandbox/scenarios lists them",
                        field="name")
+
+
+def handle_headers(seeded_headers: dict[str, str], tenant: str) -> dict[str, str]:
+    """The headers a seeded handle hands out: the provider's own, plus the tenant unless it is `default`,
+    so a request sent with them reaches the tenant that holds the order."""
+    if tenant == tenancy.DEFAULT:
+        return dict(seeded_headers)
+    return {**seeded_headers, tenancy.HEADER: tenant}
 
 
 def check_overrides(scenario: Scenario, given: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +87,8 @@ def seed(tenant: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
             for table, doc in seeded.extra:
                 tx.put(table, doc)
     orders = [{"provider": provider.key, "order_ref": s.order_ref, "line_item_refs": s.line_item_refs,
-               "transaction_refs": s.transaction_refs, "currency": s.currency, "headers": s.headers,
+               "transaction_refs": s.transaction_refs, "currency": s.currency,
+               "headers": handle_headers(s.headers, tenant),
                "order": provider.present_order(s.order)} for s in built]
     return {"scenario": name, "tenant": tenant, "seed": seed_value, "orders": orders}
 

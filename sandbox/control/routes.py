@@ -36,8 +36,10 @@ def require_control_token():
         return
     given = request.headers.get(TOKEN_HEADER, "")
     if not hmac.compare_digest(given.encode(), expected.encode()):
+        why = "does not match the token" if given else "is missing; it needs the token"
         raise SandboxError(Kind.UNAUTHENTICATED, f"the control plane needs the {TOKEN_HEADER} header",
-                           field=TOKEN_HEADER)
+                           field=TOKEN_HEADER, detail=f"{TOKEN_HEADER} {why} this sandbox was started with "
+                           "(--control-token or REFUND_SANDBOX_CONTROL_TOKEN)")
 
 
 def _provider(key: str) -> Provider:

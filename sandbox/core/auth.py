@@ -141,8 +141,12 @@ class AuthContext:
     now_for: object  # callable(tenant) -> datetime
 
 
-def _unauthenticated(message: str, header: str) -> SandboxError:
-    return SandboxError(Kind.UNAUTHENTICATED, message, field=header)
+def _unauthenticated(message: str, header: str, detail: str) -> SandboxError:
+    return SandboxError(Kind.UNAUTHENTICATED, message, field=header, detail=detail)
+
+
+#: Header names that carry credentials in one API or another: named when the expected one is missing.
+CREDENTIAL_HINTS = ("authorization", "token", "api-key", "apikey", "access", "secret", "auth")
 
 
 @dataclass(frozen=True)
@@ -154,14 +158,28 @@ class HeaderCredential:
     shape: re.Pattern = ANY_TOKEN
     accepts_issued: bool = False
 
+    @property
+    def expected(self) -> str:
+        """The header as it must be sent, in words."""
+        return f"'{self.header}: {self.prefix}<credential>' with the credential matching {self.shape.pattern}"
+
+    def _missing(self, ctx: AuthContext) -> SandboxError:
+        others = [name for name, _ in ctx.headers.items() if name.lower() != self.header.lower()
+                  and any(hint in name.lower() for hint in CREDENTIAL_HINTS)]
+        seen = f"; the request has {', '.join(others)} instead" if others else ""
+        return _unauthenticated(f"missing {self.header} header", self.header,
+                                f"no {self.header} header: expected {self.expected}{seen}")
+
     def authenticate(self, ctx: AuthContext) -> Principal:
         raw = ctx.headers.get(self.header)
         if raw is None or raw.strip() == "":
-            raise _unauthenticated(f"missing {self.header} header", self.header)
+            raise self._missing(ctx)
         value = raw.strip()
         if self.prefix:
             if value[: len(self.prefix)].lower() != self.prefix.lower():
-                raise _unauthenticated(f"{self.header} must be '{self.prefix}<token>'", self.header)
+                raise _unauthenticated(f"{self.header} must be '{self.prefix}<token>'", self.header,
+                                       f"{self.header} does not start with '{self.prefix.strip()}': "
+                                       f"expected {self.expected}")
             value = value[len(self.prefix):].strip()
         reg = ctx.registry.lookup(ctx.provider, value)
         if reg is not None:  # registered credentials pass whatever their shape
@@ -169,13 +187,21 @@ class HeaderCredential:
         if self.accepts_issued:
             issued = ctx.issuer.lookup(value)
             if issued is not None and issued.provider == ctx.provider:
-                if issued.expires_at is not None and ctx.now_for(issued.tenant) >= issued.expires_at:  # type: ignore[operator]
-                    raise _unauthenticated("access token has expired; log in again", self.header)
+                now = ctx.now_for(issued.tenant)  # type: ignore[operator]
+                if issued.expires_at is not None and now >= issued.expires_at:
+                    raise _unauthenticated("access token has expired; log in again", self.header,
+                                           f"the token in {self.header} expired at {issued.expires_at.isoformat()} "
+                                           f"(tenant '{issued.tenant}' clock: {now.isoformat()}); log in again")
                 return Principal(issued.tenant, issued.scopes)
         if ctx.strict:
-            raise _unauthenticated(f"unknown credential in {self.header}", self.header)
+            raise _unauthenticated(f"unknown credential in {self.header}", self.header,
+                                   f"unknown credential in {self.header}: the sandbox runs with --strict-auth, "
+                                   "which accepts only credentials registered with POST /_sandbox/credentials"
+                                   + (" and tokens issued by this provider's login" if self.accepts_issued else ""))
         if not self.shape.fullmatch(value):
-            raise _unauthenticated(f"malformed credential in {self.header}", self.header)
+            raise _unauthenticated(f"malformed credential in {self.header}", self.header,
+                                   f"malformed credential in {self.header} ({len(value)} characters): expected "
+                                   f"{self.expected}")
         return Principal()
 
 

@@ -58,6 +58,8 @@ class SandboxError(Exception):
     field: str | None = None
     details: dict[str, Any] = dc_field(default_factory=dict)
     headers: dict[str, str] = dc_field(default_factory=dict)
+    #: Why, in words, for the X-Sandbox-Error-Detail header and the journal; never in the body.
+    detail: str | None = None
 
     def __post_init__(self) -> None:
         super().__init__(self.message)

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.routing import RequestRedirect
 
 from sandbox.core import body as json_body
-from sandbox.core import faults, ids, journal, tenancy
+from sandbox.core import explain, faults, ids, journal, tenancy
 from sandbox.core.clock import isoformat_ms
 from sandbox.core.contracts import APPEND_SLASH, UNKNOWN_ROUTE
 from sandbox.core.errors import Kind, RawBody, SandboxError
@@ -81,6 +81,9 @@ def render(err: SandboxError) -> Response:
     for name, value in err.headers.items():
         response.headers[name] = value
     g.error_code = err.code or err.kind.value
+    detail = explain.detail(err, provider)
+    if detail:  # the one place that says why, beside the provider's faithful body
+        response.headers[explain.HEADER] = g.error_detail = detail
     return response
 
 
@@ -151,7 +154,8 @@ def record_exchange(rt: Any, owner: str, response: Response, unanswered: bool, m
         "operation": (request.endpoint or "").rsplit(".", 1)[-1] if request.url_rule is not None else None,
         "method": request.method, "path": request.full_path if request.query_string else request.path,
         "status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-        "error_code": g.get("error_code"), "fault": g.get("fault"), "answered": not unanswered,
+        "error_code": g.get("error_code"), "error_detail": g.get("error_detail"), "fault": g.get("fault"),
+        "answered": not unanswered,
         "contract_mismatch": mismatch,
         "request": {"headers": list(request.headers.items()),
                     "body": journal.Body.of(_request_body(), _read_as_json())},

@@ -31,7 +31,7 @@ class SeededOrder:
     """What a scenario builds: the stored order, other documents, and the handles to address it."""
 
     order: dict[str, Any]
-    order_ref: str
+    order_ref: str | int  # of the type the refund request takes (Nuweb: the integer orderId)
     currency: str
     line_item_refs: list[str] = field(default_factory=list)
     transaction_refs: list[str] = field(default_factory=list)
@@ -190,7 +190,9 @@ def operation(*, body: Schema | None = None, headers: Schema | None = None, path
                 g.principal = principal
             tenant = tenancy.current_tenant()
             if scope and principal is not None and principal.scopes is not None and scope not in principal.scopes:
-                raise SandboxError(Kind.FORBIDDEN, f"this credential lacks the {scope} scope", field=scope)
+                raise SandboxError(Kind.FORBIDDEN, f"this credential lacks the {scope} scope", field=scope,
+                                   detail=f"this credential is registered with scopes "
+                                   f"[{', '.join(sorted(principal.scopes))}], which lack {scope}")
             if path is not None:
                 path_args = load(path, path_args, provider.validation_status)
             inject_faults(provider, tenant, view.__name__, path_args)

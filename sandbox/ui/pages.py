@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 from flask import request
 
 from sandbox.control import actions
-from sandbox.core import tenancy
 from sandbox.core.clock import isoformat_ms
 from sandbox.core.errors import Kind, SandboxError
 from sandbox.core.runtime import runtime
@@ -85,9 +84,7 @@ def ui_seeded(batch: str):
         raise SandboxError(Kind.NOT_FOUND, "no such seeding in this tenant (the dashboard keeps the latest 100)",
                            field="batch")
     provider = runtime().providers[result["orders"][0]["provider"]]
-    extra = {} if result["tenant"] == tenancy.DEFAULT else {tenancy.HEADER: result["tenant"]}
-    orders = [{**o, "headers": {**o["headers"], **extra}} for o in result["orders"]]  # what a client must send
-    return page("seeded.html", title=f"Seeded {result['scenario']}", result=result, orders=orders,
+    return page("seeded.html", title=f"Seeded {result['scenario']}", result=result, orders=result["orders"],
                 provider=provider)
 
 

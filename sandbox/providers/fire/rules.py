@@ -113,8 +113,13 @@ def find_order(order: dict[str, Any] | None, account: str) -> dict[str, Any]:
     :raise 404: (ORDER_NOT_FOUND) otherwise; another account's order is indistinguishable
         from a missing one.
     """
-    if order is None or order.get("account_uid") != account:
+    if order is None:
         raise errors.ORDER_NOT_FOUND.error()
+    if order.get("account_uid") != account:
+        err = errors.ORDER_NOT_FOUND.error()
+        err.detail = (f"order {order['uid']} belongs to account '{order.get('account_uid')}', not to '{account}' "
+                      "(the account header); a seeded handle's headers carry its account")
+        raise err
     return order
 
 

@@ -68,7 +68,7 @@ def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrde
              ("references", {"reference": reference, "orderId": order_id})]
     if kind == "gateway_refused":
         extra.append(("gateway_refusals", {"orderId": order_id, "declineCode": "do_not_honor"}))
-    return SeededOrder(order=order, order_ref=str(order_id), currency=currency,
+    return SeededOrder(order=order, order_ref=order_id, currency=currency,
                        line_item_refs=[str(i["id"]) for i in items],
                        transaction_refs=[str(t["id"]) for t in transactions], extra=extra)
 
