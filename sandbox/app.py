@@ -13,13 +13,14 @@ from typing import Any
 from flask import Flask, jsonify
 
 from sandbox import core
+from sandbox.control import CONTRACT as CONTROL_CONTRACT
+from sandbox.control import FALLBACK as CONTROL
 from sandbox.control import bp as control_bp
 from sandbox.core import idempotency
 from sandbox.core.auth import CredentialRegistry
 from sandbox.core.contracts import Contracts
 from sandbox.core.faults import FaultMiddleware
 from sandbox.core.journal import Outbox, RequestJournal
-from sandbox.core.pipeline import CONTROL_CONTRACT
 from sandbox.core.runtime import EXTENSION, Runtime
 from sandbox.core.store import Store
 from sandbox.providers import PROVIDERS
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes  # larger bodies: 413 in the owner's format
     app.extensions[EXTENSION] = rt
-    core.install(app)
+    core.install(app, CONTROL)
     app.wsgi_app = FaultMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     for key, provider in served.items():
         mount = rt.mount(key)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, request
+from flask import request
 
 from sandbox.core import body as json_body
 from sandbox.core import tenancy
@@ -24,11 +24,11 @@ MAX_TENANTS_SEARCHED = 200  # a 404 must stay cheap however many tenants are ali
 MAX_LENGTH = 600
 
 
-def detail(err: SandboxError, provider: Any) -> str | None:
+def detail(err: SandboxError, provider: Any, ctx: Any) -> str | None:
     """The error's own detail, else an explanation of a tenant-caused 404, else None."""
     text = err.detail
     if text is None and err.kind is Kind.NOT_FOUND and provider is not None and request.url_rule is not None:
-        text = _missing_order(provider)
+        text = _missing_order(provider, ctx)
     return None if text is None else header_safe(text)
 
 
@@ -38,22 +38,22 @@ def header_safe(text: str) -> str:
     return flat.encode("ascii", "backslashreplace").decode("ascii")[:MAX_LENGTH]
 
 
-def tenant_source() -> str:
+def tenant_source(ctx: Any) -> str:
     """Why the request runs in its tenant, in words."""
-    if request.headers.get(tenancy.HEADER) is not None:
+    if ctx.tenant_from_header:
         return f"from the {tenancy.HEADER} header"
-    principal = g.get("principal")
+    principal = ctx.principal
     if principal is not None and principal.tenant:
         return "the tenant the credential is registered to"
     return f"no {tenancy.HEADER} header and no credential registered to a tenant"
 
 
-def _missing_order(provider: Any) -> str | None:
-    ref = provider.order_ref_of(request.view_args or {}, json_body.peek())
+def _missing_order(provider: Any, ctx: Any) -> str | None:
+    ref = provider.order_ref_of(request.view_args or {}, json_body.peek(provider.untyped_body_is_json))
     if ref is None:
         return None
     rt = runtime()
-    tenant = g.get("tenant") or tenancy.DEFAULT
+    tenant = ctx.tenant
 
     def holds(name: str) -> bool:
         return rt.store.read(name, provider.key, lambda tx: tx.get(provider.order_table, str(ref))) is not None
@@ -62,7 +62,7 @@ def _missing_order(provider: Any) -> str | None:
         return None  # the order is here: the 404 is about something else (its lines, its account...)
     others = [t for t in rt.store.tenants()[:MAX_TENANTS_SEARCHED] if t != tenant]
     holders = [t for t in others if holds(t)]
-    text = f"no {provider.key} order {ref} in tenant '{tenant}' ({tenant_source()})"
+    text = f"no {provider.key} order {ref} in tenant '{tenant}' ({tenant_source(ctx)})"
     if holders:
         listed = ", ".join(f"'{t}'" for t in holders[:3])
         return (f"{text}; tenant {listed} holds it: send {tenancy.HEADER}: {holders[0]} "

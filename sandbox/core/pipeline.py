@@ -1,54 +1,97 @@
-"""The hooks `sandbox.core.install` registers, in the order a request meets them.
+"""The request pipeline: every step a request takes, in order, over one RequestContext.
 
-before: start the timer and trace id, then decide which provider owns the request (the
-matched blueprint, else the first path segment, else the only mounted provider).
-errors: every exception becomes a SandboxError rendered by that provider (or by the control
-plane), so 404 and 405 under `/fire` answer in Fire's format and no traceback leaks.
-after: check the response against the contract (with --validate-responses), add the
-X-Sandbox-* headers, and log one line.
+  1. begin           before_request   timer and trace id; the owner (the provider the path
+                                      belongs to, the control plane, or the fallback); the
+                                      tenant from X-Sandbox-Tenant, before anything can fail;
+                                      Django-style APPEND_SLASH redirects
+  2. authenticate    @operation       the provider's scheme -> principal (401); a credential
+                                      registered to a tenant moves the request there
+  3. check_scope     @operation       403
+  4. inject_faults   @operation       the tenant's first matching fault rule
+  5. load_inputs     @operation       path, query, headers and JSON body (marshmallow)
+  6. the view        @operation       rules, store transaction, answer
+  7. render          error handlers   any exception -> SandboxError -> the owner's native body
+                                      (+ X-Sandbox-Error-Detail); unknown routes and 405s too
+  8. finish          after_request    self-check against the contract, journal (secrets
+                                      redacted), X-Sandbox-* echo headers, access log
+
+Core knows no provider and no control plane: `install()` receives the fallback owner (the
+control plane's key, its error renderer and its contract) and every provider is data.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
+from marshmallow import Schema
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import RequestRedirect
 
 from sandbox.core import body as json_body
-from sandbox.core import explain, faults, ids, journal, tenancy
+from sandbox.core import context, explain, faults, ids, journal
+from sandbox.core.auth import AuthContext, Principal
 from sandbox.core.clock import isoformat_ms
 from sandbox.core.contracts import APPEND_SLASH, UNKNOWN_ROUTE
 from sandbox.core.errors import Kind, RawBody, SandboxError
-from sandbox.core.provider import request_info
+from sandbox.core.provider import Call, Provider, load
 from sandbox.core.runtime import runtime
 
 access_log = logging.getLogger("sandbox.access")
 error_log = logging.getLogger("sandbox.errors")
-CONTROL = "_sandbox"
-CONTROL_CONTRACT = "control"  # contracts/control.openapi.yaml
 
 
-def start_request() -> Response | None:
-    g.started = time.perf_counter()
-    g.trace_id = ids.trace_id()
+@dataclass(frozen=True)
+class Fallback:
+    """The owner of every path no provider owns (the control plane): its URL prefix, its
+    error renderer and the name of its contract."""
+
+    key: str
+    render: Callable[[SandboxError, context.RequestInfo], dict[str, Any]]
+    contract: str
+
+
+def install(app: Flask, fallback: Fallback) -> None:
+    """Register the pipeline on `app`: steps 1, 7 and 8 (the @operation wrapper runs 2-6)."""
+    app.url_map.merge_slashes = False  # "//" is an unknown route, not Werkzeug's own 308 redirect
+    app.extensions[FALLBACK] = fallback
+    app.before_request(begin)
+    app.register_error_handler(SandboxError, render)
+    app.register_error_handler(HTTPException, render_http_exception)
+    app.register_error_handler(Exception, render_unexpected)
+    app.after_request(finish)
+
+
+FALLBACK = "refund_sandbox.fallback"
+
+
+def _fallback() -> Fallback:
+    return current_app.extensions[FALLBACK]
+
+
+# ------------------------------------------------------------------------------ 1. begin
+
+
+def begin() -> Response | None:
     rt = runtime()
+    fallback = _fallback()
     key = request.blueprint
-    if key is None or (key not in rt.providers and key != CONTROL):
+    if key is None or (key not in rt.providers and key != fallback.key):
         first = request.path.lstrip("/").split("/", 1)[0]
         if first in rt.providers and rt.settings.only in (None, first):
             key = first
-        elif first == CONTROL:
-            key = CONTROL
+        elif first == fallback.key:
+            key = fallback.key
         elif rt.settings.only:
             key = rt.settings.only
         else:
             key = None
-    g.owner = key
-    g.provider = rt.providers.get(key) if key else None
+    context.start(ids.trace_id(), key, rt.providers.get(key) if key else None)
     if isinstance(request.routing_exception, RequestRedirect):  # a known path without its trailing slash
         return append_slash(request.routing_exception.new_url)
     return None
@@ -57,48 +100,151 @@ def start_request() -> Response | None:
 def append_slash(new_url: str) -> Response:
     """What the owner's stack does with a known path missing its trailing slash: Django's
     APPEND_SLASH answers 301 to the slashed URL with an empty body; everyone else, 404."""
-    provider = g.get("provider")
-    if provider is None or not provider.append_slash:
+    ctx = context.current()
+    if ctx.provider is None or not ctx.provider.append_slash:
         raise SandboxError(Kind.NOT_FOUND, f"no route for {request.method} {request.path}",
                            details={"unknown_route": True})
-    g.routing_answer = APPEND_SLASH
+    ctx.routing = APPEND_SLASH
     response = Response(b"", status=301, mimetype="text/html")
     response.headers["Location"] = new_url
     return response
 
 
-def render(err: SandboxError) -> Response:
-    """An error in the owner's native format (the control plane's for everything else)."""
-    provider = g.get("provider")
-    if provider is not None:
-        body = provider.render_error(err, request_info())
-    else:
-        from sandbox.control.errors import render as control_render
+# ---------------------------------------------------------------------- 2-6. @operation
 
-        body = control_render(err, request_info())
+
+def operation(*, body: Schema | None = None, headers: Schema | None = None, path: Schema | None = None,
+              query: Schema | None = None, auth: Any = True, scope: str | None = None) -> Callable:
+    """Wrap a view in steps 2-5: authenticate (401), check the scope (403), inject faults,
+    load path, query, headers and body (the provider's validation status). The view is called
+    as `view(call, **path_args)`; `auth=True` uses the provider's scheme, `False` none, or
+    pass another scheme object."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(**path_args: Any) -> Any:
+            ctx = context.current()
+            provider: Provider = ctx.provider
+            ctx.operation = view.__name__
+            if auth:
+                ctx.bind_principal(authenticate(provider, provider.auth if auth is True else auth))
+            if ctx.tenant_error is not None:
+                raise ctx.tenant_error
+            check_scope(ctx.principal, scope)
+            if path is not None:
+                path_args = load(path, path_args, provider.validation_status)
+            inject_faults(ctx, provider, path_args)
+            loaded = load_inputs(provider, query, headers, body)
+            return view(Call(provider, ctx.tenant, ctx.principal, *loaded), **path_args)
+
+        return wrapper
+
+    return decorate
+
+
+def authenticate(provider: Provider, scheme: Any) -> Principal:
+    """:raise 401: (UNAUTHENTICATED) credentials missing, malformed, unknown (strict) or expired."""
+    rt = runtime()
+    auth = AuthContext(provider=provider.key, headers=request.headers, strict=rt.settings.strict_auth,
+                       registry=rt.credentials, issuer=rt.tokens, now_for=rt.clock.now)
+    return scheme.authenticate(auth)
+
+
+def check_scope(principal: Principal | None, scope: str | None) -> None:
+    """:raise 403: (FORBIDDEN) the credential was registered with scopes that lack `scope`."""
+    if scope and principal is not None and principal.scopes is not None and scope not in principal.scopes:
+        raise SandboxError(Kind.FORBIDDEN, f"this credential lacks the {scope} scope", field=scope,
+                           detail=f"this credential is registered with scopes "
+                           f"[{', '.join(sorted(principal.scopes))}], which lack {scope}")
+
+
+def inject_faults(ctx: context.RequestContext, provider: Provider, path_args: Mapping[str, Any]) -> None:
+    """Apply the tenant's first matching fault rule, if one fires (sandbox.core.faults).
+
+    :raise: the injected status, as the contract declares it, in the provider's format.
+    """
+    def order_ref() -> str | None:
+        ref = provider.order_ref_of(path_args, json_body.peek(provider.untyped_body_is_json))
+        return None if ref is None else str(ref)
+
+    rt = runtime()
+    fault = rt.faults.fire(ctx.tenant, provider.key, ctx.operation, order_ref)
+    if fault is None:
+        return
+    ctx.fault = ", ".join(fault.effects)
+    if fault.delay_ms:
+        time.sleep(fault.delay_ms / 1000)
+    if fault.drop_connection:
+        request.environ[faults.DROP] = True
+        raise SandboxError(Kind.INTERNAL, "connection dropped (injected fault)", status=500)
+    if fault.status:
+        ctx.fault_status = fault.status
+        codes = rt.contracts.error_codes(provider.key, ctx.operation, fault.status)
+        raise faults.injected_error(fault.status, codes, fault.code, request.method, request_info().path)
+    if fault.timeout_after_commit:
+        request.environ[faults.HOLD] = fault.hold_ms
+
+
+def load_inputs(provider: Provider, query: Schema | None, headers: Schema | None,
+                body: Schema | None) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]]:
+    """(headers, body, query) loaded with marshmallow.  :raise: the provider's validation status."""
+    status = provider.validation_status
+    loaded_query: dict[str, Any] = {}
+    if query is not None:
+        json_body.check_query(status)
+        loaded_query = load(query, request.args.to_dict(), status)
+    loaded_headers: dict[str, Any] = {}
+    if headers is not None:
+        loaded_headers = load(headers, {k.lower(): v for k, v in request.headers.items()}, status)
+    loaded_body = None
+    if body is not None:
+        document = json_body.document(status, provider.untyped_body_is_json)
+        if not isinstance(document, dict):
+            raise SandboxError(Kind.VALIDATION, "request body must be a JSON object", status=status, field="body")
+        loaded_body = load(body, document, status)
+    return loaded_headers, loaded_body, loaded_query
+
+
+# ----------------------------------------------------------------------------- 7. render
+
+
+def request_info() -> context.RequestInfo:
+    """Method, the path as the owning provider sees it (its mount removed), trace id, duration."""
+    ctx = context.current()
+    mount = runtime().mount(ctx.provider.key) if ctx is not None and ctx.provider is not None else ""
+    return context.request_info(mount)
+
+
+def render(err: SandboxError) -> Response:
+    """An error in the owner's native format (the fallback's for paths no provider owns)."""
+    ctx = context.current()
+    provider = ctx.provider if ctx is not None else None
+    renderer = provider.render_error if provider is not None else _fallback().render
+    body = renderer(err, request_info())
     response = Response(body.text, mimetype=body.mimetype) if isinstance(body, RawBody) else jsonify(body)
     response.status_code = err.status or 500
     for name, value in err.headers.items():
         response.headers[name] = value
-    g.error_code = err.code or err.kind.value
-    detail = explain.detail(err, provider)
+    detail = explain.detail(err, provider, ctx)
+    if ctx is not None:
+        ctx.error_code = err.code or err.kind.value
+        ctx.error_detail = detail
     if detail:  # the one place that says why, beside the provider's faithful body
-        response.headers[explain.HEADER] = g.error_detail = detail
+        response.headers[explain.HEADER] = detail
     return response
 
 
-def handle_sandbox_error(err: SandboxError) -> Response:
-    return render(err)
-
-
-def handle_http_exception(exc: HTTPException) -> Response:
+def render_http_exception(exc: HTTPException) -> Response:
+    ctx = context.current()
     if isinstance(exc, NotFound):
-        g.routing_answer = UNKNOWN_ROUTE
+        if ctx is not None:
+            ctx.routing = UNKNOWN_ROUTE
         err = SandboxError(Kind.NOT_FOUND, f"no route for {request.method} {request.path}",
                            details={"unknown_route": True})
     elif isinstance(exc, MethodNotAllowed):
         allowed = sorted(exc.valid_methods or [])
-        g.routing_answer = _endpoints_for(allowed)
+        if ctx is not None:
+            ctx.routing = _endpoints_for(allowed)
         err = SandboxError(Kind.METHOD_NOT_ALLOWED, f"method {request.method} is not allowed here",
                            headers={"Allow": ", ".join(allowed)})
     elif isinstance(exc, RequestEntityTooLarge):
@@ -125,11 +271,57 @@ def _endpoints_for(methods: list[str]) -> list[str]:
     return endpoints
 
 
-def handle_unexpected(exc: Exception) -> Response:
-    error_log.exception("unhandled error [trace %s] %s %s", g.get("trace_id"), request.method, request.path)
+def render_unexpected(exc: Exception) -> Response:
+    ctx = context.current()
+    trace = ctx.trace_id if ctx is not None else ""
+    error_log.exception("unhandled error [trace %s] %s %s", trace, request.method, request.path)
     if current_app.testing:
         raise exc  # under test, a crash must fail the test, not hide behind a 500
-    return render(SandboxError(Kind.INTERNAL, "internal error; see the sandbox log for trace " + g.get("trace_id", "")))
+    return render(SandboxError(Kind.INTERNAL, "internal error; see the sandbox log for trace " + trace))
+
+
+# ----------------------------------------------------------------------------- 8. finish
+
+
+def finish(response: Response) -> Response:
+    rt = runtime()
+    ctx = context.current()
+    if ctx is None:  # a request that failed before begin() (nothing of the sandbox's ran)
+        return response
+    unanswered = bool(request.environ.get(faults.DROP) or request.environ.get(faults.HOLD))
+    mismatch = None
+    if rt.settings.validate_responses and not unanswered:
+        mismatch = self_check(rt, ctx, response)
+    if ctx.owner in rt.providers:
+        record_exchange(rt, ctx, response, unanswered, mismatch)
+    response.headers["X-Sandbox-Request-Id"] = ctx.trace_id
+    if ctx.owner:
+        response.headers["X-Sandbox-Provider"] = ctx.owner
+    response.headers["X-Sandbox-Tenant"] = ctx.tenant
+    if rt.settings.log_requests:
+        access_log.info('%s "%s %s" %d %.1fms tenant=%s', request.remote_addr, request.method, request.full_path
+                        if request.query_string else request.path, response.status_code, ctx.elapsed_ms(),
+                        ctx.tenant)
+    return response
+
+
+def self_check(rt: Any, ctx: context.RequestContext, response: Response) -> str | None:
+    """Check the answer against its contract: the operation's, the path's 405 (declared on
+    each of its operations), or the owner's declared answer for unknown routes and missing
+    trailing slashes. Injected faults are checked too, and recorded as injected."""
+    contract = ctx.owner if ctx.owner in rt.providers else _fallback().contract
+    if request.url_rule is not None:
+        checks = [((request.endpoint or "").rsplit(".", 1)[-1], request.method)]
+    elif ctx.routing in (UNKNOWN_ROUTE, APPEND_SLASH):
+        checks = [(ctx.routing, request.method)]
+    elif ctx.routing:  # a 405: the endpoints of the path
+        checks = [(endpoint.rsplit(".", 1)[-1], None) for endpoint in ctx.routing]
+    else:
+        return None
+    problems = [rt.contracts.check(rt.selfcheck, contract, operation_id, method, response.status_code,
+                                   response.get_data(), response.content_type, injected=ctx.fault_status is not None)
+                for operation_id, method in checks]
+    return next((p for p in problems if p), None)
 
 
 def _request_body() -> bytes:
@@ -140,67 +332,20 @@ def _request_body() -> bytes:
         return b"[body over the size limit, not recorded]"
 
 
-def _read_as_json() -> bool:
-    provider = g.get("provider")
-    return json_body.is_json(provider is not None and provider.untyped_body_is_json)
-
-
-def record_exchange(rt: Any, owner: str, response: Response, unanswered: bool, mismatch: str | None) -> None:
-    """One journal entry for a provider exchange, credentials and secrets redacted."""
-    tenant = g.get("tenant") or tenancy.DEFAULT
-    started = g.get("started", time.perf_counter())
-    rt.journal.record(tenant, {
-        "time": isoformat_ms(rt.clock.now(tenant)), "provider": owner,
+def record_exchange(rt: Any, ctx: context.RequestContext, response: Response, unanswered: bool,
+                    mismatch: str | None) -> None:
+    """One journal entry for a provider exchange, under the request's tenant (secrets are
+    redacted when the journal is read)."""
+    read_as_json = json_body.is_json(ctx.provider is not None and ctx.provider.untyped_body_is_json)
+    rt.journal.record(ctx.tenant, {
+        "time": isoformat_ms(rt.clock.now(ctx.tenant)), "provider": ctx.owner,
         "operation": (request.endpoint or "").rsplit(".", 1)[-1] if request.url_rule is not None else None,
         "method": request.method, "path": request.full_path if request.query_string else request.path,
-        "status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-        "error_code": g.get("error_code"), "error_detail": g.get("error_detail"), "fault": g.get("fault"),
+        "status": response.status_code, "duration_ms": round(ctx.elapsed_ms(), 2),
+        "error_code": ctx.error_code, "error_detail": ctx.error_detail, "fault": ctx.fault,
         "answered": not unanswered,
         "contract_mismatch": mismatch,
         "request": {"headers": list(request.headers.items()),
-                    "body": journal.Body.of(_request_body(), _read_as_json())},
+                    "body": journal.Body.of(_request_body(), read_as_json)},
         "response": {"body": journal.Body.of(response.get_data(), response.is_json)},
     })
-
-
-def self_check(rt: Any, owner: str | None, response: Response) -> str | None:
-    """Check the answer against its contract: the operation's, the path's 405 (declared on
-    each of its operations), or the owner's declared answer for unknown routes and missing
-    trailing slashes. Injected faults are checked too, and recorded as injected."""
-    contract = owner if owner in rt.providers else CONTROL_CONTRACT
-    routing = g.get("routing_answer")
-    if request.url_rule is not None:
-        checks = [((request.endpoint or "").rsplit(".", 1)[-1], request.method)]
-    elif routing in (UNKNOWN_ROUTE, APPEND_SLASH):
-        checks = [(routing, request.method)]
-    elif routing:  # a 405: the endpoints of the path
-        checks = [(endpoint.rsplit(".", 1)[-1], None) for endpoint in routing]
-    else:
-        return None
-    injected = g.get("fault_status") is not None
-    problems = [rt.contracts.check(rt.selfcheck, contract, operation_id, method, response.status_code,
-                                   response.get_data(), response.content_type, injected=injected)
-                for operation_id, method in checks]
-    return next((p for p in problems if p), None)
-
-
-def finish_request(response: Response) -> Response:
-    rt = runtime()
-    owner = g.get("owner")
-    unanswered = bool(request.environ.get(faults.DROP) or request.environ.get(faults.HOLD))
-    mismatch = None
-    if rt.settings.validate_responses and not unanswered:
-        mismatch = self_check(rt, owner, response)
-    if owner in rt.providers:
-        record_exchange(rt, owner, response, unanswered, mismatch)
-    response.headers["X-Sandbox-Request-Id"] = g.get("trace_id", "")
-    if owner:
-        response.headers["X-Sandbox-Provider"] = owner
-    if g.get("tenant"):
-        response.headers["X-Sandbox-Tenant"] = g.tenant
-    if rt.settings.log_requests:
-        took = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        access_log.info('%s "%s %s" %d %.1fms tenant=%s', request.remote_addr, request.method, request.full_path
-                        if request.query_string else request.path, response.status_code, took,
-                        g.get("tenant", "-"))
-    return response

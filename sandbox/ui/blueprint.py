@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 
-from sandbox.core import tenancy
+from sandbox.core import context, tenancy
 from sandbox.core.errors import Kind, SandboxError
 
 bp = Blueprint("_sandbox_ui", __name__, url_prefix="/_sandbox/ui", template_folder="templates")
@@ -68,7 +68,10 @@ def tenant() -> str:
     if cached:
         return cached
     name = request.values.get("tenant", tenancy.DEFAULT)
-    g.ui_tenant = g.tenant = tenancy.check_name(name, "tenant")
+    g.ui_tenant = tenancy.check_name(name, "tenant")
+    ctx = context.current()
+    if ctx is not None:  # the answer's X-Sandbox-Tenant echoes the tenant the page shows
+        ctx.tenant = g.ui_tenant
     return g.ui_tenant
 
 
@@ -103,7 +106,9 @@ def _asset(name: str) -> str:
 
 @bp.errorhandler(SandboxError)
 def error_page(err: SandboxError):
-    g.error_code = err.code or err.kind.value
+    ctx = context.current()
+    if ctx is not None:
+        ctx.error_code = err.code or err.kind.value
     if err.kind is Kind.UNAUTHENTICATED:
         from sandbox.ui.guard import login_page
 
