@@ -6,7 +6,7 @@ import errno
 import json
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,8 @@ from sandbox.core import idempotency
 from sandbox.core.auth import CredentialRegistry
 from sandbox.core.contracts import Contracts
 from sandbox.core.faults import FaultMiddleware
-from sandbox.core.journal import Outbox, RequestJournal
+from sandbox.core.journal import Outbox, RequestJournal, Secrets
+from sandbox.core.provider import Provider
 from sandbox.core.runtime import EXTENSION, Runtime
 from sandbox.core.store import Store
 from sandbox.providers import PROVIDERS
@@ -71,34 +72,35 @@ def _credentials(data_dir: Path | None) -> CredentialRegistry:
         raise ConfigError(f"{data_dir}/credentials.json cannot be read ({exc}); fix or remove it") from None
 
 
-def mounted(only: str | None) -> dict:
+def mounted(only: str | None, every: Sequence[Provider] = PROVIDERS) -> dict:
     """The providers a sandbox with this `--only` serves: all of them, or that one.
 
     :raise ConfigError: `only` names no provider.
     """
-    providers = {p.key: p for p in PROVIDERS}
+    providers = {p.key: p for p in every}
     if only is not None and only not in providers:
         raise ConfigError(f"--only {only!r} is not a provider; use one of: {', '.join(providers)}")
     return {key: p for key, p in providers.items() if only in (None, key)}
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """The sandbox app.
+def create_app(settings: Settings | None = None, providers: Sequence[Provider] = PROVIDERS) -> Flask:
+    """The sandbox app, serving `providers` (every provider in sandbox.providers by default;
+    each needs `<contracts_dir>/<key>.openapi.yaml` and `<fixtures_dir>/<key>.json`).
 
     :raise ConfigError: a setting or a start-up input (fixtures, data dir) cannot be used.
     """
     settings = settings or Settings.load()
-    served = mounted(settings.only)
+    served = mounted(settings.only, providers)
     if settings.data_dir is not None:
         check_data_dir(settings.data_dir)
     # the store keeps every provider's tables, so a data dir written by a full sandbox loads under --only
-    keys = {p.key: {**p.tables, idempotency.TABLE: idempotency.KEY_FIELD} for p in PROVIDERS}
+    keys = {p.key: {**p.tables, idempotency.TABLE: idempotency.KEY_FIELD} for p in providers}
     store = Store(load_fixtures(settings.fixtures_dir, list(keys)), keys, settings.data_dir)
     rt = Runtime(settings=settings, providers=served, store=store,
                  contracts=Contracts(settings.contracts_dir, [*served, CONTROL_CONTRACT]),
                  credentials=_credentials(settings.data_dir),
                  outbox=Outbox(settings.outbox_limit, settings.outbox_total),
-                 journal=RequestJournal(settings.journal_limit, settings.journal_total))
+                 journal=RequestJournal(settings.journal_limit, settings.journal_total, Secrets.of(providers)))
 
     app = Flask("sandbox")
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -159,6 +159,11 @@ class HeaderCredential:
     accepts_issued: bool = False
 
     @property
+    def headers(self) -> frozenset[str]:
+        """The headers this scheme reads: the journal never shows them in clear."""
+        return frozenset({self.header.lower()})
+
+    @property
     def expected(self) -> str:
         """The header as it must be sent, in words."""
         return f"'{self.header}: {self.prefix}<credential>' with the credential matching {self.shape.pattern}"
@@ -210,6 +215,10 @@ class AllOf:
     """Several credentials that must all be present; the first bound tenant and scopes win."""
 
     schemes: tuple = field(default_factory=tuple)
+
+    @property
+    def headers(self) -> frozenset[str]:
+        return frozenset().union(*(scheme.headers for scheme in self.schemes))
 
     def authenticate(self, ctx: AuthContext) -> Principal:
         principals = [scheme.authenticate(ctx) for scheme in self.schemes]

@@ -1,6 +1,6 @@
 """The notification outbox and the request journal: per tenant, bounded.
 
-Outbox: Fire's downstream cancellation, customer refund notifications and the like are
+Outbox: a provider's downstream notifications (cancellations, customer refund notices) are
 recorded here after their transaction commits, so tests can assert on them through
 `GET /_sandbox/notifications`. Journal: each exchange with a provider, for
 `GET /_sandbox/requests`. Each tenant keeps its newest `limit` entries of each, so memory
@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,21 +105,41 @@ class Outbox:
             self._items.clear(tenant)
 
 
-#: Headers and body keys whose values never enter the journal.
-SECRET_HEADERS = frozenset({"authorization", "x-api-key", "access-token", "x-purple-dot-access-token", "cookie"})
-SECRET_KEYS = frozenset({"client_secret", "password", "accessToken", "token", "access_token"})
 REDACTED = "[redacted]"
 RAW_LIMIT = 64 * 1024  # bytes of a body kept for the journal
 TEXT_LIMIT = 16_384  # characters of a non-JSON body shown
 
 
-def redact(value: Any) -> Any:
-    """A copy of a JSON body with secret values replaced (top level and nested objects)."""
-    if isinstance(value, dict):
-        return {k: REDACTED if k in SECRET_KEYS else redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
+@dataclass(frozen=True)
+class Secrets:
+    """Headers and body keys whose values never leave the journal in clear: HTTP's own
+    credential headers, plus what each provider declares (the headers its auth scheme reads,
+    the body fields that carry a secret), so a new provider's credential is redacted too."""
+
+    headers: frozenset[str] = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+    keys: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, providers: Iterable[Any]) -> Secrets:
+        headers, keys = set(cls.headers), set[str]()
+        for provider in providers:
+            headers |= {name.lower() for name in provider.auth.headers}
+            keys |= set(provider.secret_fields)
+        return cls(frozenset(headers), frozenset(keys))
+
+    def redact(self, value: Any) -> Any:
+        """A copy of a JSON body with secret values replaced (top level and nested objects)."""
+        if isinstance(value, dict):
+            return {k: REDACTED if k in self.keys else self.redact(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.redact(v) for v in value]
+        return value
+
+    def headers_shown(self, headers: list[tuple[str, str]]) -> dict[str, str]:
+        return {k: REDACTED if k.lower() in self.headers else v for k, v in headers}
+
+
+HTTP_SECRETS = Secrets()  # HTTP's own credential headers only
 
 
 @dataclass(frozen=True)
@@ -134,42 +154,41 @@ class Body:
     def of(cls, raw: bytes, is_json: bool) -> Body:
         return cls(raw[:RAW_LIMIT], len(raw), is_json)
 
-    def render(self) -> Any:
+    def render(self, secrets: Secrets | None = None) -> Any:
         """The parsed JSON with secrets redacted, else the text, unless it may hold a secret."""
+        secrets = secrets or HTTP_SECRETS
         if not self.size:
             return None
         if self.size > len(self.raw):
             return f"[{self.size} bytes, too large to record]"
         if self.is_json:
             try:
-                return redact(body.parse(self.raw))
+                return secrets.redact(body.parse(self.raw))
             except ValueError:
                 pass
         text = self.raw.decode("utf-8", errors="replace")
         lowered = text.lower()
-        if any(key.lower() in lowered for key in SECRET_KEYS):
+        if any(key.lower() in lowered for key in secrets.keys):
             return f"[{self.size} bytes, not JSON, withheld: it may hold a secret]"
         return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + "...[truncated]"
 
 
-def headers_shown(headers: list[tuple[str, str]]) -> dict[str, str]:
-    return {k: REDACTED if k.lower() in SECRET_HEADERS else v for k, v in headers}
-
-
-def _shown(entry: dict[str, Any]) -> dict[str, Any]:
+def _shown(entry: dict[str, Any], secrets: Secrets) -> dict[str, Any]:
     """An entry as `GET /_sandbox/requests` shows it (the stored one keeps raw bodies)."""
     request, response = entry["request"], entry["response"]
-    return {**entry, "request": {"headers": headers_shown(request["headers"]), "body": request["body"].render()},
-            "response": {"body": response["body"].render()}}
+    return {**entry, "request": {"headers": secrets.headers_shown(request["headers"]),
+                                 "body": request["body"].render(secrets)},
+            "response": {"body": response["body"].render(secrets)}}
 
 
 class RequestJournal:
     """Each tenant's newest `limit` exchanges with the providers (`total` across tenants),
     newest first on read."""
 
-    def __init__(self, limit: int = 1000, total: int = 20_000) -> None:
+    def __init__(self, limit: int = 1000, total: int = 20_000, secrets: Secrets | None = None) -> None:
         self._items = Bounded(limit, total)
         self._ids = itertools.count(1)
+        self.secrets = secrets or HTTP_SECRETS
 
     def record(self, tenant: str, entry: dict[str, Any]) -> dict[str, Any]:
         entry = {"id": f"req_{next(self._ids)}", **entry}
@@ -195,7 +214,7 @@ class RequestJournal:
                 and (status is None or e["status"] == status)
                 and (since is None or e["time"] >= since)
                 and (where is None or where(e))]
-        return [_shown(e) for e in hits[offset:offset + limit]], len(hits)
+        return [_shown(e, self.secrets) for e in hits[offset:offset + limit]], len(hits)
 
     def clear(self, tenant: str) -> None:
         with self._items.lock:

@@ -29,7 +29,7 @@ class SeededOrder:
     """What a scenario builds: the stored order, other documents, and the handles to address it."""
 
     order: dict[str, Any]
-    order_ref: str | int  # of the type the refund request takes (Nuweb: the integer orderId)
+    order_ref: str | int  # of the type the refund request takes (an integer where the API wants one)
     currency: str
     line_item_refs: list[str] = field(default_factory=list)
     transaction_refs: list[str] = field(default_factory=list)
@@ -72,6 +72,9 @@ class Provider:
     present_order: Callable[[dict[str, Any]], dict[str, Any]]
     scenarios: tuple[Scenario, ...] = ()
     validation_status: int = 400
+    #: Body fields (request or response) that carry a secret, such as a login's password or
+    #: the token it issues: the journal shows them redacted, with the headers `auth` reads.
+    secret_fields: frozenset[str] = frozenset()
     #: Django's APPEND_SLASH: a known path without its trailing slash answers 301 to the
     #: slashed URL (else such a path is an unknown route, 404).
     append_slash: bool = False

@@ -10,6 +10,7 @@ PROVIDER = Provider(
     blueprint=routes.bp,
     auth=routes.AUTH,
     render_error=errors.render,
+    secret_fields=frozenset({"client_secret", "accessToken"}),
     tables={"orders": "uid", "order_ids": "ref", "refunds": None},
     present_order=present_order,
     scenarios=scenarios.SCENARIOS,

@@ -10,6 +10,7 @@ PROVIDER = Provider(
     blueprint=routes.bp,
     auth=routes.AUTH,
     render_error=errors.render,
+    secret_fields=frozenset({"password", "token"}),
     tables={"orders": "id", "baskets": "basketId", "references": "reference", "sequences": "name",
             "refunds": None, "gateway_refusals": "orderId"},
     present_order=present_order,
