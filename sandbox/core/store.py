@@ -24,6 +24,9 @@ from sandbox.core.tables import LiveDB, open_db
 
 _marshal, _unmarshal = marshal.dumps, marshal.loads
 
+#: The table (key field "name") where `Tx.next_id` keeps a provider's id sequences.
+SEQUENCES = "sequences"
+
 
 def clone(value: Any) -> Any:
     """Deep copy of JSON-shaped data (dicts, lists, scalars): a marshal round trip, in C, is
@@ -129,6 +132,16 @@ class Tx:
 
     def delete(self, table: str, key: str) -> None:
         self._staged[(table, str(key))] = None
+
+    def next_id(self, sequence: str, first: int) -> int:
+        """The next number of a named id sequence of this provider (`first` for a new one).
+
+        The counter lives in the provider's SEQUENCES table (key field "name") and moves
+        with the transaction: an id handed out by a block that raises is handed out again."""
+        current = self.get(SEQUENCES, sequence)
+        number = current["next"] if current else first
+        self.put(SEQUENCES, {"name": sequence, "next": number + 1})
+        return number
 
     def insert(self, table: str, doc: dict) -> None:
         """Append a document to an unkeyed table (a refund record, say)."""

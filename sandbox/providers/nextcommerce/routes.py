@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import re
+from functools import partial
 
 from flask import Blueprint, jsonify
 
@@ -36,12 +36,9 @@ def refund_order(call: Call, number: str):
     rt = runtime()
     now = rt.clock.now(call.tenant)
     with rt.store.transaction(call.tenant, KEY) as tx:
-        sequence = tx.get("sequences", "ids") or {"name": "ids", "next": 50001}
-        counter = itertools.count(sequence["next"])
-        outcome = rules.refund(_order(tx, number), call.body, now=now, new_id=lambda: next(counter))
+        outcome = rules.refund(_order(tx, number), call.body, now=now, new_id=partial(tx.next_id, *rules.IDS))
         tx.put("orders", outcome.order)
         tx.insert("refunds", outcome.refund)
-        tx.put("sequences", {**sequence, "next": next(counter)})
     if outcome.notification is not None:
         rt.notify(call.tenant, KEY, "refund.notification", outcome.notification, now)
     return jsonify(outcome.refund), 200

@@ -30,6 +30,9 @@ from sandbox.core.clock import isoformat_ms
 from sandbox.providers.nextcommerce.errors import field_error, gateway_error, non_field_error
 from sandbox.providers.nextcommerce.schemas import cents, present_transaction
 
+#: The id sequence (name, first id) of refunds, their lines, adjustments and transactions.
+IDS = ("ids", 50001)
+
 
 def allowed_restock(line: dict[str, Any]) -> tuple[str, ...]:
     """The restock types a line allows; the first is what calculate infers."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -18,7 +19,6 @@ from sandbox.providers.nuweb.schemas import LOGIN, ORDER_QUERY, REFUND
 KEY = "nuweb"
 bp = Blueprint(KEY, __name__)
 AUTH = HeaderCredential("Authorization", prefix="Bearer ", shape=SANCTUM, accepts_issued=True)
-FIRST_TRANSACTION_ID = 90001
 
 
 def find_order(tx: Tx, order_id: int | None = None, reference: str | None = None) -> dict[str, Any]:
@@ -67,14 +67,12 @@ def refund_order(call: Call):
         order = find_order(tx, body["order_id"])
 
         def work():
-            sequence = tx.get("sequences", "transaction") or {"name": "transaction", "next": FIRST_TRANSACTION_ID}
             refusal = tx.get("gateway_refusals", order["id"])
-            outcome = rules.refund_order(order, body, now=now, next_transaction_id=sequence["next"],
+            outcome = rules.refund_order(order, body, now=now, new_id=partial(tx.next_id, *rules.TRANSACTION_IDS),
                                          gateway_refusal=refusal["declineCode"] if refusal else None)
             if outcome.refund is not None:
                 tx.put("orders", outcome.order)
                 tx.insert("refunds", outcome.refund)
-                tx.put("sequences", {**sequence, "next": sequence["next"] + len(outcome.refund["transactions"])})
             done.append(outcome)
             return 200, rules.response_body(outcome.order, outcome.refund_value)
 

@@ -19,6 +19,7 @@ balance_refund and cancellation calls still work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,8 @@ from sandbox.providers.nuweb.errors import gateway_refused, invalid
 STATUSES = {"complete": (3, "Complete"), "cancelled": (6, "Cancelled"),
             "partially_refunded": (9, "Partially Refunded"), "refunded": (10, "Refunded")}
 PAYMENT_TYPES = frozenset({"card", "cash", "paypal", "voucher", "bank_transfer"})
+#: The id sequence (name, first id) of the refund transactions the sandbox creates.
+TRANSACTION_IDS = ("transaction", 90001)
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ def status_after(items: list[dict[str, Any]], current: str) -> str:
 
 
 def refund_order(order: dict[str, Any], request: dict[str, Any], *, now: datetime,
-                 next_transaction_id: int, gateway_refusal: str | None = None) -> Outcome:
+                 new_id: Callable[[], int], gateway_refusal: str | None = None) -> Outcome:
     """Refund, credit or cancel every selectable item of the order.
 
     `gateway_refusal` is the decline code the order's payment gateway answers refunds with
@@ -140,9 +143,9 @@ def refund_order(order: dict[str, Any], request: dict[str, Any], *, now: datetim
         parts = split(order, value, request)
         if online and gateway_refusal:
             raise gateway_refused(gateway_refusal)
-        for n, (parent, amount) in enumerate(parts):
+        for parent, amount in parts:
             new_transactions.append({
-                "id": next_transaction_id + n, "total": -amount, "externalFee": 0, "orderId": order["id"],
+                "id": new_id(), "total": -amount, "externalFee": 0, "orderId": order["id"],
                 "metadata": {"uuid": request["uuid"], "parentTransactionId": parent["id"], "online": online,
                              "kind": "refund"},
                 "createdAt": stamp, "updatedAt": stamp,
@@ -150,7 +153,7 @@ def refund_order(order: dict[str, Any], request: dict[str, Any], *, now: datetim
                 "status": "Success", "type": "refund"})
     elif kind == "balance_refund" and value > 0:
         new_transactions.append({
-            "id": next_transaction_id, "total": -value, "externalFee": 0, "orderId": order["id"],
+            "id": new_id(), "total": -value, "externalFee": 0, "orderId": order["id"],
             "metadata": {"uuid": request["uuid"], "parentTransactionId": None, "online": False,
                          "kind": "balance_refund"},
             "createdAt": stamp, "updatedAt": stamp, "paymentGateway": None, "status": "Success", "type": "balance"})

@@ -36,12 +36,6 @@ def settle_due(tx: Tx, now: datetime, order_id: str | None = None) -> None:
             tx.delete("pending", entry["id"])
 
 
-def _next_record_id(tx: Tx) -> str:
-    sequence = tx.get("sequences", "refund") or {"name": "refund", "next": 100001}
-    tx.put("sequences", {**sequence, "next": sequence["next"] + 1})
-    return str(sequence["next"])
-
-
 @bp.post(f"{BASE}/refund")
 @operation(path=ORDER_PATH, scope="write_order")
 def refund_order(call: Call, id: str):
@@ -55,7 +49,7 @@ def refund_order(call: Call, id: str):
     with rt.store.transaction(call.tenant, KEY) as tx:
         settle_due(tx, now, id)
         outcome = rules.refund_order(tx.get("orders", id), now=now, refund_order_id=ids.new_uuid(),
-                                     record_id=_next_record_id(tx))
+                                     record_id=str(tx.next_id(*rules.RECORD_IDS)))
         tx.put("orders", outcome.order)
         tx.put("refunds", outcome.record)
         if outcome.record["status"] == "pending":

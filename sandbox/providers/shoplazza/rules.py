@@ -22,6 +22,8 @@ from sandbox.providers.shoplazza import errors
 
 AFTER_SALE = frozenset({"paid", "partially_refunded", "refund_failed"})
 FAIL_REASON = "The payment provider declined the refund."
+#: The id sequence (name, first id) of refund records.
+RECORD_IDS = ("refund", 100001)
 
 
 @dataclass(frozen=True)
