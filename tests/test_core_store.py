@@ -21,6 +21,20 @@ REFUND_BODY = {"reason": "dup", "vendor_uid": "vendor-uid-abc"}
 # --------------------------------------------------------------------------- transactions
 
 
+def test_notifications_go_out_after_the_commit_and_never_for_a_block_that_raises():
+    store, sent = make_store(), []
+    store.notifier = lambda *notification: sent.append(notification)
+    with pytest.raises(Boom), store.transaction("t", "shop") as tx:
+        tx.notify("refund.done", {"n": 1}, "now-1")
+        raise Boom
+    assert sent == []
+    with store.transaction("t", "shop") as tx:
+        tx.put("orders", {"ref": "o1", "status": "CANCELED", "tags": []})
+        tx.notify("refund.done", {"n": 2}, "now-2")
+        assert sent == []  # not before the commit
+    assert sent == [("t", "shop", "refund.done", {"n": 2}, "now-2")]  # after it
+
+
 def test_id_sequences_count_per_name_and_roll_back_with_the_transaction():
     store = Store(shop_fixtures(), {"shop": {**KEYS["shop"], SEQUENCES: "name"}})
     with store.transaction("t", "shop") as tx:

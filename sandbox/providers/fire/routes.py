@@ -77,6 +77,5 @@ def refund_order(call: Call, order_uid: str):
         if outcome.refund is not None:
             tx.put("orders", outcome.order)
             tx.insert("refunds", outcome.refund)
-    if outcome.notification is not None:
-        rt.notify(call.tenant, KEY, "order.cancelled", outcome.notification, now)
+            tx.notify("order.cancelled", outcome.notification, now)
     return envelope(present_order(outcome.order), 200)

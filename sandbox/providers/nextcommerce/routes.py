@@ -39,8 +39,8 @@ def refund_order(call: Call, number: str):
         outcome = rules.refund(_order(tx, number), call.body, now=now, new_id=partial(tx.next_id, *rules.IDS))
         tx.put("orders", outcome.order)
         tx.insert("refunds", outcome.refund)
-    if outcome.notification is not None:
-        rt.notify(call.tenant, KEY, "refund.notification", outcome.notification, now)
+        if outcome.notification is not None:
+            tx.notify("refund.notification", outcome.notification, now)
     return jsonify(outcome.refund), 200
 
 

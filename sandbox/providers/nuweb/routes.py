@@ -62,7 +62,6 @@ def refund_order(call: Call):
     rt = runtime()
     body = call.body
     now = rt.clock.now(call.tenant)
-    done: list[rules.Outcome] = []
     with rt.store.transaction(call.tenant, KEY) as tx:
         order = find_order(tx, body["order_id"])
 
@@ -73,7 +72,8 @@ def refund_order(call: Call):
             if outcome.refund is not None:
                 tx.put("orders", outcome.order)
                 tx.insert("refunds", outcome.refund)
-            done.append(outcome)
+            if outcome.notification is not None:
+                tx.notify("customer.refund_notification", outcome.notification, now)
             return 200, rules.response_body(outcome.order, outcome.refund_value)
 
         if body["uuid"] and body["type"] != "cancellation":
@@ -81,8 +81,6 @@ def refund_order(call: Call):
             answer = idempotency.run_once(tx, f"uuid\x1f{body['uuid']}", None, work)
         else:
             answer = idempotency.Answer(*work())
-    if done and done[0].notification is not None:
-        rt.notify(call.tenant, KEY, "customer.refund_notification", done[0].notification, now)
     return jsonify(answer.body), answer.status
 
 
