@@ -62,10 +62,12 @@ def refund_order(call: Call):
     rt = runtime()
     body = call.body
     now = rt.clock.now(call.tenant)
+    key = rules.idempotency_key(body)
     with rt.store.transaction(call.tenant, KEY) as tx:
         order = find_order(tx, body["order_id"])
-
-        def work():
+        # Nuweb returns the existing transaction for a known uuid, whatever the new payload
+        answer = idempotency.replay(tx, key, None) if key else None
+        if answer is None:
             refusal = tx.get("gateway_refusals", order["id"])
             outcome = rules.refund_order(order, body, now=now, new_id=partial(tx.next_id, *rules.TRANSACTION_IDS),
                                          gateway_refusal=refusal["declineCode"] if refusal else None)
@@ -74,13 +76,8 @@ def refund_order(call: Call):
                 tx.insert("refunds", outcome.refund)
             if outcome.notification is not None:
                 tx.notify("customer.refund_notification", outcome.notification, now)
-            return 200, rules.response_body(outcome.order, outcome.refund_value)
-
-        if body["uuid"] and body["type"] != "cancellation":
-            # Nuweb returns the existing transaction for a known uuid, whatever the new payload
-            answer = idempotency.run_once(tx, f"uuid\x1f{body['uuid']}", None, work)
-        else:
-            answer = idempotency.Answer(*work())
+            response = rules.response_body(outcome.order, outcome.refund_value)
+            answer = idempotency.record(tx, key, None, 200, response) if key else idempotency.Answer(200, response)
     return jsonify(answer.body), answer.status
 
 

@@ -43,6 +43,13 @@ class Outcome:
     notification: dict[str, Any] | None
 
 
+def idempotency_key(request: dict[str, Any]) -> str | None:
+    """A refund's `uuid` is its idempotency key (a cancellation moves no money: it has none)."""
+    if request["uuid"] and request["type"] != "cancellation":
+        return f"uuid\x1f{request['uuid']}"
+    return None
+
+
 def item_value(item: dict[str, Any], request: dict[str, Any]) -> int:
     """What refunding this item returns, in minor units, under the request's fee flags."""
     value = item["price"] + item["tax"]
