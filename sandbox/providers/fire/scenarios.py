@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields
+from marshmallow import fields
 
 from sandbox.core import ids, money
 from sandbox.core.fields import Text
 from sandbox.core.provider import SeededOrder, scenario_family
+from sandbox.core.schemas import Strict
 from sandbox.providers.fire.rules import external_ref
 from sandbox.providers.fire.schemas import SCALE
 
@@ -22,11 +23,8 @@ VENDOR = "vendor-uid-abc"
 STORE = "store-uid-xyz"
 
 
-class Overrides(Schema):
+class Overrides(Strict):
     """Order fields a scenario caller may set (the account, vendor and store a staging app uses)."""
-
-    class Meta:
-        unknown = RAISE
 
     uid = Text(max_length=128)
     account_uid = Text(max_length=128)

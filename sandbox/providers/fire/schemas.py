@@ -8,18 +8,14 @@ by 10**4; `OrderOut` renders it back as 4-decimal strings, Fire's "external, uns
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from sandbox.core import money
 from sandbox.core.fields import DecimalString, JsonInt, Text
+from sandbox.core.schemas import In, Open
 
 SCALE = 4
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Must be a three-letter ISO 4217 code.")
-
-
-class In(Schema):
-    class Meta:
-        unknown = EXCLUDE
 
 
 class Headers(In):
@@ -82,10 +78,7 @@ class OrderBodyIn(In):
     products = fields.List(fields.Nested(ProductIn), required=True, validate=validate.Length(min=1))
 
 
-class ClientIn(Schema):
-    class Meta:
-        unknown = INCLUDE
-
+class ClientIn(Open):
     name = fields.String()
     last_name = fields.String(data_key="lastName")
     phone = fields.String()
@@ -107,10 +100,7 @@ class PaymentsIn(In):
                                   validate=validate.Length(min=1))
 
 
-class MetadataIn(Schema):
-    class Meta:
-        unknown = INCLUDE
-
+class MetadataIn(Open):
     order_token = fields.String()
 
 

@@ -7,17 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import RAISE, Schema
-
 from sandbox.core import ids
 from sandbox.core.fields import Text
 from sandbox.core.provider import SeededOrder, scenario_family
+from sandbox.core.schemas import Strict
 
 
-class Overrides(Schema):
-    class Meta:
-        unknown = RAISE
-
+class Overrides(Strict):
     number = Text(max_length=64)
 
 

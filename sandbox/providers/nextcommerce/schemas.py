@@ -10,10 +10,11 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import fields, validate
 
 from sandbox.core import money
 from sandbox.core.fields import JsonBool, JsonInt
+from sandbox.core.schemas import In
 
 VERSIONS = ("2024-04-01", "unstable")
 RESTOCK_TYPES = ("cancel", "no_restock", "return")
@@ -35,11 +36,6 @@ class Amount(fields.Field):
             return money.to_scaled(Decimal(value), 2)
         except (InvalidOperation, ValueError):
             raise self.make_error("invalid") from None
-
-
-class In(Schema):
-    class Meta:
-        unknown = EXCLUDE
 
 
 class VersionHeader(In):

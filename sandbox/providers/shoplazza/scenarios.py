@@ -6,18 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import RAISE, Schema, validate
+from marshmallow import validate
 
 from sandbox.core import ids
 from sandbox.core.fields import JsonInt, Text
 from sandbox.core.provider import SeededOrder, scenario_family
+from sandbox.core.schemas import Strict
 from sandbox.providers.shoplazza.schemas import ID_PATTERN
 
 
-class Overrides(Schema):
-    class Meta:
-        unknown = RAISE
-
+class Overrides(Strict):
     id = Text(validate=validate.Regexp(ID_PATTERN))
     number = Text(max_length=64)
     refund_outcome = Text(validate=validate.OneOf(["finished", "failed"]))

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, validate
+from marshmallow import validate
 
 from sandbox.core import money
 from sandbox.core.fields import Text
+from sandbox.core.schemas import Strict
 
 ID_PATTERN = r"^[0-9]{1,20}(-[0-9]{1,20})?$"
 ORDER_MONEY = ("total_price", "total_discount", "total_tax", "total_shipping", "sub_total", "code_discount_total",
@@ -20,7 +21,7 @@ ORDER_MONEY = ("total_price", "total_discount", "total_tax", "total_shipping", "
 LINE_MONEY = ("compare_at_price", "price", "total", "refund_total")
 
 
-class OrderPath(Schema):
+class OrderPath(Strict):
     id = Text(required=True, validate=validate.Regexp(ID_PATTERN, error="Invalid ID"))
 
 
