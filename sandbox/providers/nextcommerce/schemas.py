@@ -6,36 +6,21 @@ are handled in minor units (cents); unknown keys are ignored, as DRF does.
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from typing import Any
 
 from marshmallow import fields, validate
 
 from sandbox.core import money
-from sandbox.core.fields import JsonBool, JsonInt
+from sandbox.core.fields import DecimalString, JsonBool, JsonInt
 from sandbox.core.schemas import In
 
 VERSIONS = ("2024-04-01", "unstable")
 RESTOCK_TYPES = ("cancel", "no_restock", "return")
 
 
-class Amount(fields.Field):
-    """A decimal string matching `pattern`, loaded as integer cents."""
-
-    default_error_messages: ClassVar[dict[str, str]] = {"invalid": "A valid number is required."}
-
-    def __init__(self, pattern: str, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.pattern = re.compile(pattern)
-
-    def _deserialize(self, value, attr, data, **kwargs) -> int:
-        if not isinstance(value, str) or not self.pattern.fullmatch(value):
-            raise self.make_error("invalid")
-        try:
-            return money.to_scaled(Decimal(value), 2)
-        except (InvalidOperation, ValueError):
-            raise self.make_error("invalid") from None
+def amount(pattern: str, **kwargs) -> DecimalString:
+    """A decimal string matching `pattern` (the vendor's regex), loaded as integer cents."""
+    return DecimalString(pattern, places=2, error_messages={"invalid": "A valid number is required."}, **kwargs)
 
 
 class VersionHeader(In):
@@ -60,13 +45,13 @@ class CalculateLineIn(RefundLineIn):
 
 
 class ShippingIn(In):
-    amount_excl_tax = Amount(r"-?[0-9]{0,8}(?:\.[0-9]{0,2})?", load_default=None)
+    amount_excl_tax = amount(r"-?[0-9]{0,8}(?:\.[0-9]{0,2})?", load_default=None)
     full_refund = JsonBool(load_default=False)
 
 
 class TransactionIn(In):
     id = JsonInt(required=True, minimum=1)
-    amount = Amount(r"-?[0-9]{0,10}(?:\.[0-9]{0,2})?", required=True)
+    amount = amount(r"-?[0-9]{0,10}(?:\.[0-9]{0,2})?", required=True)
     is_external = JsonBool(load_default=False)
 
 

@@ -105,12 +105,15 @@ def parse_request(body: dict[str, Any]) -> RefundRequest:
                                                       field="shipping")
         ids = _line_ids(body["line_items"]) if "line_items" in body else ()
         return RefundRequest(body["id"], body["order"], line_ids=ids, shipping=shipping)
-    amount, currency = body.get("amount"), body.get("currency")
-    if not isinstance(amount, str) or not AMOUNT.fullmatch(amount):
-        raise errors.INVALID_REFUND_REQUEST.error("amount must be a decimal string such as \"5.00\"", field="amount")
+    try:
+        amount = money.parse(body.get("amount"), AMOUNT)
+    except ValueError:
+        raise errors.INVALID_REFUND_REQUEST.error("amount must be a decimal string such as \"5.00\"",
+                                                  field="amount") from None
+    currency = body.get("currency")
     if not isinstance(currency, str) or not CURRENCY.fullmatch(currency):
         raise errors.INVALID_REFUND_REQUEST.error("currency must be a three-letter ISO 4217 code", field="currency")
-    return RefundRequest(body["id"], body["order"], amount=money.parse(amount), currency=currency)
+    return RefundRequest(body["id"], body["order"], amount=amount, currency=currency)
 
 
 def paid_total(order: dict[str, Any]) -> int:
