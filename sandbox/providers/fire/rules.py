@@ -29,6 +29,7 @@ from typing import Any
 
 from sandbox.core import money
 from sandbox.core.clock import isoformat_ms
+from sandbox.core.lookup import require
 from sandbox.providers.fire import errors
 from sandbox.providers.fire.schemas import SCALE
 
@@ -113,8 +114,7 @@ def find_order(order: dict[str, Any] | None, account: str) -> dict[str, Any]:
     :raise 404: (ORDER_NOT_FOUND) otherwise; another account's order is indistinguishable
         from a missing one.
     """
-    if order is None:
-        raise errors.ORDER_NOT_FOUND.error()
+    order = require(order, errors.ORDER_NOT_FOUND.error)
     if order.get("account_uid") != account:
         err = errors.ORDER_NOT_FOUND.error()
         err.detail = (f"order {order['uid']} belongs to account '{order.get('account_uid')}', not to '{account}' "

@@ -8,10 +8,8 @@ from functools import partial
 from flask import Blueprint, jsonify
 
 from sandbox.core.auth import HeaderCredential
-from sandbox.core.errors import Kind, SandboxError
 from sandbox.core.provider import Call, operation
 from sandbox.core.runtime import runtime
-from sandbox.core.store import Tx
 from sandbox.providers.nextcommerce import rules
 from sandbox.providers.nextcommerce.schemas import CALCULATE, NUMBER_PATH, REFUND, VERSION, present_order
 
@@ -22,21 +20,13 @@ AUTH = HeaderCredential("Authorization", prefix="Bearer ", shape=re.compile(r"[A
 BASE = "/api/admin/orders/<number>"
 
 
-def _order(tx: Tx, number: str) -> dict:
-    """:raise 404: no order with this number in the tenant."""
-    order = tx.get("orders", number)
-    if order is None:
-        raise SandboxError(Kind.NOT_FOUND, f"no order {number}")
-    return order
-
-
 @bp.post(f"{BASE}/refund/")
 @operation(path=NUMBER_PATH, headers=VERSION, body=REFUND, scope="orders:write")
 def refund_order(call: Call, number: str):
     rt = runtime()
     now = rt.clock.now(call.tenant)
     with rt.store.transaction(call.tenant, KEY) as tx:
-        outcome = rules.refund(_order(tx, number), call.body, now=now, new_id=partial(tx.next_id, *rules.IDS))
+        outcome = rules.refund(rules.find_order(tx, number), call.body, now=now, new_id=partial(tx.next_id, *rules.IDS))
         tx.put("orders", outcome.order)
         tx.insert("refunds", outcome.refund)
         if outcome.notification is not None:
@@ -48,7 +38,7 @@ def refund_order(call: Call, number: str):
 @operation(path=NUMBER_PATH, headers=VERSION, body=CALCULATE, scope="orders:write")
 def calculate_refund(call: Call, number: str):
     rt = runtime()
-    order = rt.store.read(call.tenant, KEY, lambda tx: _order(tx, number))
+    order = rt.store.read(call.tenant, KEY, lambda tx: rules.find_order(tx, number))
     return jsonify(rules.calculate(order, call.body)), 200
 
 
@@ -56,4 +46,4 @@ def calculate_refund(call: Call, number: str):
 @operation(path=NUMBER_PATH, headers=VERSION, scope="orders:read")
 def get_order(call: Call, number: str):
     rt = runtime()
-    return jsonify(present_order(rt.store.read(call.tenant, KEY, lambda tx: _order(tx, number)))), 200
+    return jsonify(present_order(rt.store.read(call.tenant, KEY, lambda tx: rules.find_order(tx, number)))), 200

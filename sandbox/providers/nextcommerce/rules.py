@@ -27,11 +27,18 @@ from typing import Any
 
 from sandbox.core import money
 from sandbox.core.clock import isoformat_ms
+from sandbox.core.errors import Kind, SandboxError
+from sandbox.core.lookup import Reader, require
 from sandbox.providers.nextcommerce.errors import field_error, gateway_error, non_field_error
 from sandbox.providers.nextcommerce.schemas import cents, present_transaction
 
 #: The id sequence (name, first id) of refunds, their lines, adjustments and transactions.
 IDS = ("ids", 50001)
+
+
+def find_order(book: Reader, number: str) -> dict[str, Any]:
+    """:raise 404: no order with this number in the tenant."""
+    return require(book.get("orders", number), lambda: SandboxError(Kind.NOT_FOUND, f"no order {number}"))
 
 
 def allowed_restock(line: dict[str, Any]) -> tuple[str, ...]:

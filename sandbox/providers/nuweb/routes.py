@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 from flask import Blueprint, jsonify, request
 
@@ -11,34 +10,13 @@ from sandbox.core import idempotency, tenancy
 from sandbox.core.auth import SANCTUM, HeaderCredential
 from sandbox.core.provider import Call, operation
 from sandbox.core.runtime import runtime
-from sandbox.core.store import Tx
 from sandbox.providers.nuweb import rules
-from sandbox.providers.nuweb.errors import invalid, not_found
+from sandbox.providers.nuweb.errors import invalid
 from sandbox.providers.nuweb.schemas import LOGIN, ORDER_QUERY, REFUND
 
 KEY = "nuweb"
 bp = Blueprint(KEY, __name__)
 AUTH = HeaderCredential("Authorization", prefix="Bearer ", shape=SANCTUM, accepts_issued=True)
-
-
-def find_order(tx: Tx, order_id: int | None = None, reference: str | None = None) -> dict[str, Any]:
-    """By reference (it wins), else by order id, else by basket id (interchangeable).
-
-    :raise 404: no such order in this tenant.
-    """
-    if reference is not None:
-        hit = tx.get("references", reference)
-        order = tx.get("orders", hit["orderId"]) if hit else None
-        if order is None:
-            raise not_found("Order", reference)
-        return order
-    order = tx.get("orders", order_id)
-    if order is None:
-        basket = tx.get("baskets", order_id)
-        order = tx.get("orders", basket["orderId"]) if basket else None
-    if order is None:
-        raise not_found("Order", order_id)
-    return order
 
 
 @bp.post("/v1/login")
@@ -64,7 +42,7 @@ def refund_order(call: Call):
     now = rt.clock.now(call.tenant)
     key = rules.idempotency_key(body)
     with rt.store.transaction(call.tenant, KEY) as tx:
-        order = find_order(tx, body["order_id"])
+        order = rules.find_order(tx, body["order_id"])
         # Nuweb returns the existing transaction for a known uuid, whatever the new payload
         answer = idempotency.replay(tx, key, None) if key else None
         if answer is None:
@@ -86,6 +64,6 @@ def refund_order(call: Call):
 def get_order(call: Call):
     rt = runtime()
     query = call.query
-    order = rt.store.read(call.tenant, KEY, lambda tx: find_order(tx, query.get("order_id"),
+    order = rt.store.read(call.tenant, KEY, lambda tx: rules.find_order(tx, query.get("order_id"),
                                                                    query.get("order_reference")))
     return jsonify(order), 200

@@ -26,7 +26,8 @@ from typing import Any
 
 from sandbox.core import money
 from sandbox.core.clock import isoformat_ms
-from sandbox.providers.nuweb.errors import gateway_refused, invalid
+from sandbox.core.lookup import Reader, require
+from sandbox.providers.nuweb.errors import gateway_refused, invalid, not_found
 
 STATUSES = {"complete": (3, "Complete"), "cancelled": (6, "Cancelled"),
             "partially_refunded": (9, "Partially Refunded"), "refunded": (10, "Refunded")}
@@ -41,6 +42,21 @@ class Outcome:
     refund_value: int
     refund: dict[str, Any] | None  # the refund record, None when nothing changed
     notification: dict[str, Any] | None
+
+
+def find_order(book: Reader, order_id: int | None = None, reference: str | None = None) -> dict[str, Any]:
+    """By reference (it wins), else by order id, else by basket id (interchangeable).
+
+    :raise 404: no such order in this tenant.
+    """
+    if reference is not None:
+        hit = book.get("references", reference)
+        return require(book.get("orders", hit["orderId"]) if hit else None, lambda: not_found("Order", reference))
+    order = book.get("orders", order_id)
+    if order is None:
+        basket = book.get("baskets", order_id)
+        order = book.get("orders", basket["orderId"]) if basket else None
+    return require(order, lambda: not_found("Order", order_id))
 
 
 def idempotency_key(request: dict[str, Any]) -> str | None:

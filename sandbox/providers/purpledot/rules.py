@@ -20,10 +20,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sandbox.core import money
 from sandbox.core.clock import isoformat_ms
+from sandbox.core.lookup import require
 from sandbox.providers.purpledot import errors
 
 AMOUNT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,4})?")
@@ -122,8 +124,7 @@ def paid_total(order: dict[str, Any]) -> int:
 
 
 def _check_order(order: dict[str, Any] | None) -> dict[str, Any]:
-    if order is None:
-        raise errors.UNKNOWN_ORDER.error(field="order")
+    order = require(order, partial(errors.UNKNOWN_ORDER.error, field="order"))
     if len(order["pre_orders"]) > 1:
         raise errors.MULTIPLE_PRE_ORDERS.error(
             f"order {order['order']} spans {len(order['pre_orders'])} pre-orders; refunds of such orders "
