@@ -11,7 +11,16 @@ from sandbox.core.auth import HeaderCredential
 from sandbox.core.provider import Call, operation
 from sandbox.core.runtime import runtime
 from sandbox.providers.nextcommerce import rules
-from sandbox.providers.nextcommerce.schemas import CALCULATE, NUMBER_PATH, REFUND, VERSION, present_order
+from sandbox.providers.nextcommerce.schemas import (
+    CALCULATE,
+    NUMBER_PATH,
+    REFUND,
+    VERSION,
+    present_calculation,
+    present_notification,
+    present_order,
+    present_refund,
+)
 
 KEY = "nextcommerce"
 bp = Blueprint(KEY, __name__)
@@ -27,11 +36,12 @@ def refund_order(call: Call, number: str):
     now = rt.clock.now(call.tenant)
     with rt.store.transaction(call.tenant, KEY) as tx:
         outcome = rules.refund(rules.find_order(tx, number), call.body, now=now, new_id=partial(tx.next_id, *rules.IDS))
+        shown = present_refund(outcome.refund, outcome.order["currency"])
         tx.put("orders", outcome.order)
-        tx.insert("refunds", outcome.refund)
-        if outcome.notification is not None:
-            tx.notify("refund.notification", outcome.notification, now)
-    return jsonify(outcome.refund), 200
+        tx.insert("refunds", shown)
+        if outcome.notify:
+            tx.notify("refund.notification", present_notification(outcome.order, outcome.refund), now)
+    return jsonify(shown), 200
 
 
 @bp.post(f"{BASE}/refund/calculate/")
@@ -39,7 +49,7 @@ def refund_order(call: Call, number: str):
 def calculate_refund(call: Call, number: str):
     rt = runtime()
     order = rt.store.read(call.tenant, KEY, lambda tx: rules.find_order(tx, number))
-    return jsonify(rules.calculate(order, call.body)), 200
+    return jsonify(present_calculation(rules.calculate(order, call.body))), 200
 
 
 @bp.get(f"{BASE}/")

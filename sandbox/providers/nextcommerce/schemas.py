@@ -74,20 +74,59 @@ REFUND = RefundIn()
 CALCULATE = CalculateIn()
 
 
-def cents(value: int) -> str:
-    return money.format_scaled(value, 2)
-
-
 def present_transaction(t: dict[str, Any], currency: str) -> dict[str, Any]:
     shown = {k: v for k, v in t.items() if k not in ("refunded", "captured")}
-    shown.update(amount=cents(t["amount"]), currency=currency,
-                 report_values={"amount": cents(t["amount"]), "currency": currency})
+    amount = money.format_minor(t["amount"], currency)
+    shown.update(amount=amount, currency=currency, report_values={"amount": amount, "currency": currency})
     return shown
+
+
+def _amounts(item: dict[str, Any], currency: str) -> dict[str, Any]:
+    """A refund line or adjustment (cents `excl`, `incl`) with its amounts and report values."""
+    values = {"amount_excl_tax": money.format_minor(item["excl"], currency),
+              "amount_incl_tax": money.format_minor(item["incl"], currency)}
+    return {**{k: v for k, v in item.items() if k not in ("excl", "incl")}, **values,
+            "report_values": {**values, "currency": currency}}
+
+
+def present_refund(record: dict[str, Any], currency: str) -> dict[str, Any]:
+    """A refund record (cents) as the Admin API shows it: the answer to refund_order."""
+    totals = {k: money.format_minor(record[k], currency)
+              for k in ("total_refund_amount", "total_return_excl_tax", "total_return_incl_tax")}
+    return {**record, **totals, "report_values": {"currency": currency, **totals},
+            "adjustments": [_amounts(a, currency) for a in record["adjustments"]],
+            "refund_line_items": [_amounts(i, currency) for i in record["refund_line_items"]],
+            "transactions": [present_transaction(t, currency) for t in record["transactions"]]}
+
+
+def present_notification(order: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    """The refund notification the store sends its customer."""
+    return {"order_number": order["number"], "refund_id": record["id"], "email": order["user"]["email"],
+            "total_refund_amount": money.format_minor(record["total_refund_amount"], order["currency"]),
+            "currency": order["currency"]}
+
+
+def present_calculation(calc: dict[str, Any]) -> dict[str, Any]:
+    """The answer to calculate_refund: `rules.calculate`'s cents as decimal strings."""
+    currency = calc["currency"]
+
+    def shown(part: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+        return {**part, **{k: money.format_minor(part[k], currency) for k in keys}}
+
+    amounts = ("amount_excl_tax", "amount_incl_tax", "total_tax")
+    return {**shown(calc, amounts),
+            "refund_lines": [shown(line, amounts) for line in calc["refund_lines"]],
+            "refund_shipping": shown(calc["refund_shipping"], (*amounts, "refundable_amount")),
+            "transactions": [shown(t, ("amount", "refundable_amount")) for t in calc["transactions"]]}
 
 
 def present_order(order: dict[str, Any]) -> dict[str, Any]:
     """A stored order (cents) as the Admin API shows it."""
     currency = order["currency"]
+
+    def cents(value: int) -> str:
+        return money.format_minor(value, currency)
+
     lines_incl = sum(line["unit_incl"] * line["quantity"] for line in order["lines"])
     lines_excl = sum(line["unit_excl"] * line["quantity"] for line in order["lines"])
     total_incl, total_excl = lines_incl + order["shipping_incl"], lines_excl + order["shipping_excl"]
@@ -98,7 +137,7 @@ def present_order(order: dict[str, Any]) -> dict[str, Any]:
         "lines": [{**{k: v for k, v in line.items() if k not in ("unit_excl", "unit_incl")},
                    "price_excl_tax": cents(line["unit_excl"]), "price_incl_tax": cents(line["unit_incl"]),
                    "currency": currency} for line in order["lines"]],
-        "refunds": order["refunds"],
+        "refunds": [present_refund(record, currency) for record in order["refunds"]],
         "transactions": [present_transaction(t, currency) for t in order["transactions"]],
         "total_incl_tax": cents(total_incl), "total_excl_tax": cents(total_excl),
         "total_tax": cents(total_incl - total_excl), "total_discount": cents(0),
