@@ -11,7 +11,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from sandbox.core import money
-from sandbox.core.fields import DecimalString, JsonInt, Text
+from sandbox.core.fields import DecimalString, JsonInt, Money, Text
 from sandbox.core.schemas import In, Open
 
 SCALE = 4
@@ -130,32 +130,25 @@ class RefundIn(In):
     media = fields.String(validate=validate.OneOf(["APP", "WEB"]))
 
 
-class Money(fields.Field):
-    """A stored integer scaled by 10**4, rendered as a 4-decimal string."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return money.format_scaled(value, SCALE)
-
-
 class OrderLineOut(Schema):
     uid = fields.String()
     product_id = fields.String()
     product = fields.String()
     type = fields.String()
     quantity = fields.Integer()
-    unit_price = Money()
-    total_price = Money()
+    unit_price = Money(SCALE)
+    total_price = Money(SCALE)
 
 
 class TotalOut(Schema):
     currency_code = fields.String()
-    subtotal_without_taxes = Money()
-    discount_percentage = Money()
-    discounts_value = Money()
-    subtotal_include_discounts = Money()
-    taxes_percentage = Money()
-    tax_value = Money()
-    total = Money()
+    subtotal_without_taxes = Money(SCALE)
+    discount_percentage = Money(SCALE)
+    discounts_value = Money(SCALE)
+    subtotal_include_discounts = Money(SCALE)
+    taxes_percentage = Money(SCALE)
+    tax_value = Money(SCALE)
+    total = Money(SCALE)
 
 
 class PaymentMethodOut(Schema):
@@ -163,7 +156,7 @@ class PaymentMethodOut(Schema):
     processor = fields.String()
     currency_code = fields.String()
     transaction_status = fields.String()
-    total_bill = Money()
+    total_bill = Money(SCALE)
 
 
 class OrderOut(Schema):

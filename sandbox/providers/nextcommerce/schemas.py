@@ -93,9 +93,10 @@ def present_refund(record: dict[str, Any], currency: str) -> dict[str, Any]:
     """A refund record (cents) as the Admin API shows it: the answer to refund_order."""
     totals = {k: money.format_minor(record[k], currency)
               for k in ("total_refund_amount", "total_return_excl_tax", "total_return_incl_tax")}
-    return {**record, **totals, "report_values": {"currency": currency, **totals},
+    return {**{k: record[k] for k in ("id", "order_number", "note", "created_at", "user_id")},
             "adjustments": [_amounts(a, currency) for a in record["adjustments"]],
             "refund_line_items": [_amounts(i, currency) for i in record["refund_line_items"]],
+            **totals, "report_values": {"currency": currency, **totals},
             "transactions": [present_transaction(t, currency) for t in record["transactions"]]}
 
 
@@ -123,26 +124,23 @@ def present_calculation(calc: dict[str, Any]) -> dict[str, Any]:
 def present_order(order: dict[str, Any]) -> dict[str, Any]:
     """A stored order (cents) as the Admin API shows it."""
     currency = order["currency"]
-
-    def cents(value: int) -> str:
-        return money.format_minor(value, currency)
-
     lines_incl = sum(line["unit_incl"] * line["quantity"] for line in order["lines"])
     lines_excl = sum(line["unit_excl"] * line["quantity"] for line in order["lines"])
     total_incl, total_excl = lines_incl + order["shipping_incl"], lines_excl + order["shipping_excl"]
     captured = all(t["captured"] for t in order["transactions"] if t["type"] == "debit")
+    totals = {"total_incl_tax": total_incl, "total_excl_tax": total_excl, "total_tax": total_incl - total_excl,
+              "total_discount": 0, "total_outstanding": 0 if captured else total_incl,
+              "shipping_incl_tax": order["shipping_incl"], "shipping_excl_tax": order["shipping_excl"]}
     return {
         "number": order["number"], "status": order["status"], "payment_status": order["payment_status"],
         "fulfillment_status": order["fulfillment_status"], "currency": currency,
         "lines": [{**{k: v for k, v in line.items() if k not in ("unit_excl", "unit_incl")},
-                   "price_excl_tax": cents(line["unit_excl"]), "price_incl_tax": cents(line["unit_incl"]),
+                   "price_excl_tax": money.format_minor(line["unit_excl"], currency),
+                   "price_incl_tax": money.format_minor(line["unit_incl"], currency),
                    "currency": currency} for line in order["lines"]],
         "refunds": [present_refund(record, currency) for record in order["refunds"]],
         "transactions": [present_transaction(t, currency) for t in order["transactions"]],
-        "total_incl_tax": cents(total_incl), "total_excl_tax": cents(total_excl),
-        "total_tax": cents(total_incl - total_excl), "total_discount": cents(0),
-        "total_outstanding": cents(0 if captured else total_incl),
-        "shipping_incl_tax": cents(order["shipping_incl"]), "shipping_excl_tax": cents(order["shipping_excl"]),
+        **{k: money.format_minor(v, currency) for k, v in totals.items()},
         "shipping_code": order["shipping_code"], "shipping_method": order["shipping_method"],
         "user": order["user"], "date_placed": order["date_placed"],
     }
