@@ -29,7 +29,7 @@ from typing import Any
 
 from sandbox.core import money
 from sandbox.core.clock import isoformat_ms
-from sandbox.core.lookup import require
+from sandbox.core.lookup import Reader, require
 from sandbox.providers.fire import errors
 from sandbox.providers.fire.schemas import SCALE
 
@@ -50,6 +50,17 @@ class RefundOutcome:
 def external_ref(account: str, order_id: str) -> str:
     """The key that makes an aggregator orderId unique per account."""
     return f"{account}\x1f{order_id}"
+
+
+def injected_as(book: Reader, account: str, order_id: str) -> str | None:
+    """The uid of the order this account already injected with this aggregator orderId, if any."""
+    entry = book.get("order_ids", external_ref(account, order_id))
+    return entry["uid"] if entry else None
+
+
+def order_id_entry(order: dict[str, Any]) -> dict[str, str]:
+    """What the order_ids table keeps so that the order's aggregator orderId stays unique per account."""
+    return {"ref": external_ref(order["account_uid"], order["metadata"]["aggregator_order_id"]), "uid": order["uid"]}
 
 
 def _scaled(value) -> int:

@@ -15,7 +15,7 @@ from sandbox.core import ids, money
 from sandbox.core.fields import Text
 from sandbox.core.provider import SeededOrder, scenario_family
 from sandbox.core.schemas import Strict
-from sandbox.providers.fire.rules import external_ref
+from sandbox.providers.fire.rules import order_id_entry
 from sandbox.providers.fire.schemas import SCALE
 
 ACCOUNT = "acc-uid-12345"
@@ -81,8 +81,7 @@ def make_order(fake: Any, *, processor: str, order_token: bool, overrides: Mappi
         line_item_refs=[line["uid"] for line in lines],
         transaction_refs=[m["uid"] for m in order["payment_methods"]],
         headers={"account": order["account_uid"]},
-        extra=[("order_ids", {"ref": external_ref(order["account_uid"], order["metadata"]["aggregator_order_id"]),
-                              "uid": order["uid"]})] if "aggregator_order_id" in order["metadata"] else [],
+        extra=[("order_ids", order_id_entry(order))] if "aggregator_order_id" in order["metadata"] else [],
     )
 
 

@@ -46,9 +46,8 @@ def refund_order(call: Call):
         # Nuweb returns the existing transaction for a known uuid, whatever the new payload
         answer = idempotency.replay(tx, key, None) if key else None
         if answer is None:
-            refusal = tx.get("gateway_refusals", order["id"])
             outcome = rules.refund_order(order, body, now=now, new_id=partial(tx.next_id, *rules.TRANSACTION_IDS),
-                                         gateway_refusal=refusal["declineCode"] if refusal else None)
+                                         gateway_refusal=rules.gateway_refusal(tx, order))
             if outcome.refund is not None:
                 tx.put("orders", outcome.order)
                 tx.insert("refunds", outcome.refund)

@@ -59,6 +59,12 @@ def find_order(book: Reader, order_id: int | None = None, reference: str | None 
     return require(order, lambda: not_found("Order", order_id))
 
 
+def gateway_refusal(book: Reader, order: dict[str, Any]) -> str | None:
+    """The decline code the order's payment gateway answers refunds with (None: it accepts them)."""
+    refusal = book.get("gateway_refusals", order["id"])
+    return refusal["declineCode"] if refusal else None
+
+
 def idempotency_key(request: dict[str, Any]) -> str | None:
     """A refund's `uuid` is its idempotency key (a cancellation moves no money: it has none)."""
     if request["uuid"] and request["type"] != "cancellation":
