@@ -31,8 +31,9 @@ from sandbox.core import money
 from sandbox.core.clock import isoformat_ms
 from sandbox.core.lookup import Reader, require
 from sandbox.providers.fire import errors
-from sandbox.providers.fire.schemas import SCALE
 
+#: Fire's prices are stored as integers scaled by 10**SCALE (its "internal scaled" amounts).
+SCALE = 4
 REFUND_CAPABLE = frozenset({"deuna"})
 CANCELED = "CANCELED"
 REFUNDED = "REFUNDED"

@@ -15,8 +15,7 @@ from sandbox.core import ids, money
 from sandbox.core.fields import Text
 from sandbox.core.provider import SeededOrder, scenario_family
 from sandbox.core.schemas import Strict
-from sandbox.providers.fire.rules import order_id_entry
-from sandbox.providers.fire.schemas import SCALE
+from sandbox.providers.fire.rules import SCALE, order_id_entry
 
 ACCOUNT = "acc-uid-12345"
 VENDOR = "vendor-uid-abc"

@@ -13,8 +13,8 @@ from marshmallow import Schema, fields, validate
 from sandbox.core import money
 from sandbox.core.fields import DecimalString, JsonInt, Money, Text
 from sandbox.core.schemas import In, Open
+from sandbox.providers.fire.rules import SCALE
 
-SCALE = 4
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Must be a three-letter ISO 4217 code.")
 
 
