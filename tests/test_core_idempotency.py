@@ -21,13 +21,14 @@ def make_store(data_dir=None) -> Store:
 
 def refund(store: Store, key: str, payload: dict, calls: list, tenant: str = "t", provider: str = "shop"):
     with store.transaction(tenant, provider) as tx:
-        def work():
-            calls.append(key)
-            order = tx.get("orders", "o-1") or {"ref": "o-1", "refunded": 0}
-            order["refunded"] += payload["amount"]
-            tx.put("orders", order)
-            return 200, {"refunded": order["refunded"]}
-        return idempotency.run_once(tx, key, payload, work)
+        answer = idempotency.replay(tx, key, payload)
+        if answer is not None:
+            return answer
+        calls.append(key)
+        order = tx.get("orders", "o-1") or {"ref": "o-1", "refunded": 0}
+        order["refunded"] += payload["amount"]
+        tx.put("orders", order)
+        return idempotency.record(tx, key, payload, 200, {"refunded": order["refunded"]})
 
 
 def refunded(store: Store, tenant: str = "t") -> int:
@@ -78,7 +79,8 @@ def test_keys_are_scoped_by_tenant_and_provider():
 def test_failed_work_stores_nothing_so_a_retry_runs():
     store = make_store()
     with pytest.raises(RuntimeError), store.transaction("t", "shop") as tx:
-        idempotency.run_once(tx, "k1", {"amount": 1}, lambda: (_ for _ in ()).throw(RuntimeError("boom")))
+        idempotency.record(tx, "k1", {"amount": 1}, 200, {"refunded": 1})
+        raise RuntimeError("boom")  # the work failed after its answer was recorded
     calls: list = []
     assert refund(store, "k1", {"amount": 1}, calls).replayed is False and calls == ["k1"]
 

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from sandbox.core.store import Store
+from sandbox.core.store import SEQUENCES, Store
 
 from conftest import FIRE_DEUNA, FIRE_LOGIN, FIRE_REFUND, LOGIN_BODY, fire_headers, tracked_app
 from store_helpers import KEYS, Boom, log_lines, make_store, order, refunds, shop_fixtures
@@ -19,6 +19,34 @@ from store_helpers import KEYS, Boom, log_lines, make_store, order, refunds, sho
 REFUND_BODY = {"reason": "dup", "vendor_uid": "vendor-uid-abc"}
 
 # --------------------------------------------------------------------------- transactions
+
+
+def test_notifications_go_out_after_the_commit_and_never_for_a_block_that_raises():
+    store, sent = make_store(), []
+    store.notifier = lambda *notification: sent.append(notification)
+    with pytest.raises(Boom), store.transaction("t", "shop") as tx:
+        tx.notify("refund.done", {"n": 1}, "now-1")
+        raise Boom
+    assert sent == []
+    with store.transaction("t", "shop") as tx:
+        tx.put("orders", {"ref": "o1", "status": "CANCELED", "tags": []})
+        tx.notify("refund.done", {"n": 2}, "now-2")
+        assert sent == []  # not before the commit
+    assert sent == [("t", "shop", "refund.done", {"n": 2}, "now-2")]  # after it
+
+
+def test_id_sequences_count_per_name_and_roll_back_with_the_transaction():
+    store = Store(shop_fixtures(), {"shop": {**KEYS["shop"], SEQUENCES: "name"}})
+    with store.transaction("t", "shop") as tx:
+        assert [tx.next_id("a", 10), tx.next_id("a", 10), tx.next_id("b", 500)] == [10, 11, 500]
+    with pytest.raises(Boom), store.transaction("t", "shop") as tx:
+        assert tx.next_id("a", 10) == 12
+        raise Boom
+    with store.transaction("t", "shop") as tx:
+        assert tx.next_id("a", 10) == 12  # the id the failed block took is handed out again
+    assert store.tenant("u") is not store.tenant("t")
+    with store.transaction("u", "shop") as tx:
+        assert tx.next_id("a", 10) == 10  # another tenant has its own sequences
 
 
 def test_a_transaction_that_raises_changes_nothing():

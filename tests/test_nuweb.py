@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from datetime import UTC, datetime
 
@@ -24,7 +25,7 @@ REFUND_URL, ORDER_URL, LOGIN_URL = "/nuweb/v1/orders/refund", "/nuweb/v1/order",
 def run(order_id: int, **fields):
     """The rule alone, on a copy of a fixture order, with the body's documented defaults."""
     return rules.refund_order(copy.deepcopy(ORDERS[order_id]), REFUND.load({"orderId": order_id, **fields}),
-                              now=NOW, next_transaction_id=90001)
+                              now=NOW, new_id=itertools.count(90001).__next__)
 
 
 def refunds_of(outcome) -> list[tuple[int, int, str | None]]:
@@ -76,10 +77,10 @@ def test_cancellation_moves_no_money():
 
 def test_cancelled_items_are_refunded_only_with_refund_cancelled():
     cancelled = run(ONLINE, type="cancellation").order
-    skip = rules.refund_order(cancelled, REFUND.load({"orderId": ONLINE}), now=NOW, next_transaction_id=1)
+    skip = rules.refund_order(cancelled, REFUND.load({"orderId": ONLINE}), now=NOW, new_id=itertools.count(1).__next__)
     assert skip.refund_value == 0 and skip.refund is None and skip.order == cancelled
     take = rules.refund_order(cancelled, REFUND.load({"orderId": ONLINE, "refundCancelled": True}), now=NOW,
-                              next_transaction_id=1)
+                              new_id=itertools.count(1).__next__)
     assert take.refund_value == 9800 and take.order["statusSlug"] == "refunded"
 
 
@@ -91,7 +92,7 @@ def test_restock_marks_the_items():
 def test_partially_refunded_when_some_items_were_refunded_before():
     order = copy.deepcopy(ORDERS[ONLINE])
     order["items"][0]["cancelledAt"] = "2026-10-01T00:00:00.000Z"
-    out = rules.refund_order(order, REFUND.load({"orderId": ONLINE}), now=NOW, next_transaction_id=1)
+    out = rules.refund_order(order, REFUND.load({"orderId": ONLINE}), now=NOW, new_id=itertools.count(1).__next__)
     assert out.order["statusSlug"] == "partially_refunded" and out.refund_value == 9800 - 2650
 
 
@@ -128,7 +129,7 @@ def test_bad_splits_are_422(splits, field):
 
 def test_nothing_left_to_refund_is_a_zero_refund_that_changes_nothing():
     first = run(ONLINE).order
-    again = rules.refund_order(first, REFUND.load({"orderId": ONLINE}), now=NOW, next_transaction_id=1)
+    again = rules.refund_order(first, REFUND.load({"orderId": ONLINE}), now=NOW, new_id=itertools.count(1).__next__)
     assert (again.refund_value, again.refund, again.notification) == (0, None, None) and again.order == first
 
 

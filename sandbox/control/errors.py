@@ -7,11 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.core.errors import SandboxError
+from sandbox.core.errors import SandboxError, error_object
 
 
 def render(err: SandboxError, info: Any) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": err.code or err.kind.value, "message": err.message}
-    if err.field:
-        error["field"] = err.field
-    return {"error": error}
+    return {"error": error_object(err)}

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from sandbox.core import tenancy
 from sandbox.core.errors import SandboxError
 from sandbox.core.fields import JsonBool, JsonInt, Text
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
+from sandbox.core.schemas import Strict
 
 
 class ScenarioIn(Strict):

@@ -8,6 +8,7 @@ provider's wire format; `sandbox.core.pipeline` picks the renderer for each requ
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -117,3 +118,15 @@ def from_validation(messages: Any, *, status: int | None = None) -> SandboxError
     text = f"{first}: {flat[first][0]}" if flat else "invalid request"
     return SandboxError(Kind.VALIDATION, text, status=status, field=first,
                         details={"errors": flat, "messages": messages})
+
+
+def error_object(err: SandboxError, codes: Mapping[Kind, str] | None = None, *, upper: bool = False) -> dict[str, Any]:
+    """`{"code", "message", "field"?}`, the error object of Fire, Purple Dot and the control plane.
+
+    The code is the error's own, else the catalogue's code for its kind (`codes`), else the
+    kind's name (upper-cased when the catalogue's codes are)."""
+    fallback = err.kind.value.upper() if upper else err.kind.value
+    error: dict[str, Any] = {"code": err.code or (codes or {}).get(err.kind, fallback), "message": err.message}
+    if err.field:
+        error["field"] = err.field
+    return error

@@ -42,18 +42,22 @@ class JsonInt(fields.Field):
 
 
 class DecimalString(fields.Field):
-    """A decimal amount sent as a string matching `pattern`; loads to Decimal, dumps as str."""
+    """A decimal amount sent as a string matching `pattern`; loads to Decimal (or, given
+    `places`, to an integer scaled by 10**places: minor units), dumps as str."""
 
     default_error_messages: ClassVar[dict[str, str]] = {"invalid": "Not a valid amount: expected a decimal string."}
 
-    def __init__(self, pattern: str = r"[0-9]{1,12}(\.[0-9]{1,4})?", **kwargs) -> None:
+    def __init__(self, pattern: str = r"[0-9]{1,12}(\.[0-9]{1,4})?", *, places: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.pattern = re.compile(pattern)
+        self.places = places
 
-    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
-        if not isinstance(value, str) or not self.pattern.fullmatch(value):
-            raise self.make_error("invalid")
-        return money.parse(value)
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal | int:
+        try:
+            amount = money.parse(value, self.pattern)
+        except ValueError:
+            raise self.make_error("invalid") from None
+        return amount if self.places is None else money.to_scaled(amount, self.places)
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else str(value)
@@ -87,3 +91,15 @@ class JsonBool(fields.Field):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return value
+
+
+class Money(fields.Field):
+    """An amount stored as an integer scaled by 10**places (minor units, or Fire's 10**4),
+    shown as a fixed-point string ("8.9900")."""
+
+    def __init__(self, places: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.places = places
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else money.format_scaled(value, self.places)

@@ -1,12 +1,12 @@
 """Idempotency keys: key -> (payload fingerprint, stored status and body), per tenant and provider.
 
-Providers that document a key (Purple Dot's `id` + `order`, Nuweb's `uuid`) run their
-refund through `run_once` inside the tenant's transaction: the first call does the work
-and stores its answer with the key; a repeat with the same payload gets the stored answer
-back (same status, same body) without doing anything again; a repeat with a different
-payload is a CONFLICT. Because the lookup, the work and the record share one transaction
-under the tenant's lock, concurrent requests with one key produce exactly one refund, and
-a refund that fails stores nothing (it may be retried).
+Providers that document a key (Purple Dot's `id` + `order`, Nuweb's `uuid`) look it up with
+`replay` inside the tenant's transaction: a repeat with the same payload gets the stored
+answer back (same status, same body) and does nothing again; a repeat with a different
+payload is a CONFLICT; a new key gets None, and the view does the work and keeps its answer
+with `record`. Because the lookup, the work and the record share one transaction under the
+tenant's lock, concurrent requests with one key produce exactly one refund, and a refund
+that fails stores nothing (it may be retried).
 """
 
 from __future__ import annotations
@@ -54,19 +54,22 @@ def mismatch_error(key: str) -> SandboxError:
     return SandboxError(Kind.CONFLICT, f"idempotency key {key!r} was already used with a different payload")
 
 
-def run_once(tx: Tx, key: str, payload: Any, work: Callable[[], tuple[int, Any]],
-             on_mismatch: Callable[[str], SandboxError] = mismatch_error) -> Answer:
-    """Do `work` once per key; replay its answer for the same payload.
+def replay(tx: Tx, key: str, payload: Any,
+           on_mismatch: Callable[[str], SandboxError] = mismatch_error) -> Answer | None:
+    """The answer kept for `key` when it was used with this payload; None for a new key.
 
     :raise 409: (on_mismatch, CONFLICT by default) the key was used with another payload.
-    Errors raised by `work` propagate and store nothing.
     """
-    digest = fingerprint(payload)
     stored = tx.get(TABLE, key)
-    if stored is not None:
-        if stored["fingerprint"] != digest:
-            raise on_mismatch(key)
-        return Answer(stored["status"], stored["body"], replayed=True)
-    status, body = work()
-    tx.put(TABLE, {KEY_FIELD: key, "fingerprint": digest, "status": status, "body": body})
+    if stored is None:
+        return None
+    if stored["fingerprint"] != fingerprint(payload):
+        raise on_mismatch(key)
+    return Answer(stored["status"], stored["body"], replayed=True)
+
+
+def record(tx: Tx, key: str, payload: Any, status: int, body: Any) -> Answer:
+    """Keep the answer to the first use of `key` (with this payload), in the transaction:
+    a transaction that raises keeps nothing."""
+    tx.put(TABLE, {KEY_FIELD: key, "fingerprint": fingerprint(payload), "status": status, "body": body})
     return Answer(status, body)

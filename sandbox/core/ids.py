@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.core.clock import isoformat_ms
+
 _faker_lock = threading.Lock()
 _faker: Any = None
 
@@ -56,4 +58,5 @@ SCENARIO_WINDOW = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 10, 31, tzin
 
 def scenario_timestamp(fake: Any) -> str:
     """A seeded moment inside SCENARIO_WINDOW, as "2026-03-30T12:00:00.000Z"."""
-    return fake.date_time_between_dates(*SCENARIO_WINDOW).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    moment = fake.date_time_between_dates(*SCENARIO_WINDOW)  # naive, in UTC, with microseconds
+    return isoformat_ms(moment.replace(microsecond=0, tzinfo=UTC))

@@ -12,16 +12,17 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 _DECIMAL = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,8})?")
 
 
-def parse(text: str) -> Decimal:
-    """Parse a plain decimal string ("8.99", "-1", "10.7150"). No exponents, no floats.
+def parse(text: str, pattern: re.Pattern[str] = _DECIMAL) -> Decimal:
+    """Parse a decimal string ("8.99", "-1", "10.7150") that matches `pattern` (by default a
+    plain decimal: digits, an optional sign and fraction). No exponents, no floats.
 
-    :raise ValueError: when the text is not a plain decimal number.
+    :raise ValueError: when the text does not match, or is no number at all ("-", ".").
     """
-    if not isinstance(text, str) or not _DECIMAL.fullmatch(text):
+    if not isinstance(text, str) or not pattern.fullmatch(text):
         raise ValueError(f"not a decimal amount: {text!r}")
     try:
         return Decimal(text)
-    except InvalidOperation as exc:  # pragma: no cover - the regex already guards this
+    except InvalidOperation as exc:  # a pattern that admits "" or "." (Next Commerce's)
         raise ValueError(f"not a decimal amount: {text!r}") from exc
 
 

@@ -43,6 +43,9 @@ class Runtime:
     deliverer: Deliverer = field(default_factory=Deliverer)
     webhooks: dict[str, str] = field(default_factory=dict)  # tenant -> URL
 
+    def __post_init__(self) -> None:
+        self.store.notifier = self.notify  # what a transaction stages with tx.notify is sent on commit
+
     def webhook_url(self, tenant: str) -> str | None:
         """Where the tenant's notifications go: its own URL, else --webhook-url, else nowhere."""
         return self.webhooks.get(tenant) or self.settings.webhook_url

@@ -24,6 +24,9 @@ from sandbox.core.tables import LiveDB, open_db
 
 _marshal, _unmarshal = marshal.dumps, marshal.loads
 
+#: The table (key field "name") where `Tx.next_id` keeps a provider's id sequences.
+SEQUENCES = "sequences"
+
 
 def clone(value: Any) -> Any:
     """Deep copy of JSON-shaped data (dicts, lists, scalars): a marshal round trip, in C, is
@@ -102,6 +105,7 @@ class Tx:
         self._keys = keys
         self._staged: dict[tuple[str, str], dict | None] = {}
         self._inserts: list[tuple[str, dict]] = []
+        self.notifications: list[tuple[str, dict, Any]] = []
 
     @property
     def tenant(self) -> str:
@@ -130,9 +134,23 @@ class Tx:
     def delete(self, table: str, key: str) -> None:
         self._staged[(table, str(key))] = None
 
+    def next_id(self, sequence: str, first: int) -> int:
+        """The next number of a named id sequence of this provider (`first` for a new one).
+
+        The counter lives in the provider's SEQUENCES table (key field "name") and moves
+        with the transaction: an id handed out by a block that raises is handed out again."""
+        current = self.get(SEQUENCES, sequence)
+        number = current["next"] if current else first
+        self.put(SEQUENCES, {"name": sequence, "next": number + 1})
+        return number
+
     def insert(self, table: str, doc: dict) -> None:
         """Append a document to an unkeyed table (a refund record, say)."""
         self._inserts.append((table, clone(doc)))
+
+    def notify(self, kind: str, payload: dict, now: Any) -> None:
+        """Send a notification of this provider once the transaction commits (never if it raises)."""
+        self.notifications.append((kind, payload, now))
 
     def all(self, table: str) -> list[dict]:
         """Copies of every document in the table, staged writes included, in insertion order."""
@@ -178,6 +196,9 @@ class Store:
         self._lock = threading.Lock()
         #: Called after a tenant's data is loaded or reset (`serve` freezes the heap there; see cli.py).
         self.after_load: Callable[[], None] | None = None
+        #: Sends what `Tx.notify` staged, after the commit and outside the tenant's lock:
+        #: notifier(tenant, provider, kind, payload, now). The Runtime sets it.
+        self.notifier: Callable[[str, str, str, dict, Any], Any] | None = None
 
     def fresh_data(self) -> dict[str, dict]:
         """A new copy of the fixtures, {provider: {table: {doc_id: doc}}}."""
@@ -222,11 +243,16 @@ class Store:
 
     @contextmanager
     def transaction(self, tenant: str, provider: str) -> Iterator[Tx]:
-        """Stage writes in the block; commit them all if it ends cleanly, none if it raises."""
+        """Stage writes in the block; commit them all if it ends cleanly, none if it raises.
+
+        Notifications staged with `tx.notify` go out after the commit, outside the lock."""
         with self.locked(tenant) as state:
             tx = Tx(state, provider, self.keys.get(provider, {}))
             yield tx
             self._commit(state, tx.ops())
+        if self.notifier is not None:
+            for kind, payload, now in tx.notifications:
+                self.notifier(tenant, provider, kind, payload, now)
 
     def read(self, tenant: str, provider: str, fn: Callable[[Tx], Any]) -> Any:
         """Run `fn` on a read-only view under the tenant's lock."""

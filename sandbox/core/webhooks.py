@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sandbox.core.clock import isoformat_ms
+
 log = logging.getLogger("sandbox.webhooks")
 
 SCHEMES = frozenset({"http", "https"})
@@ -45,11 +47,6 @@ class _Job:
     body: bytes
     on_attempt: Callable[[dict], None]
     attempt: int = 0  # attempts already made
-
-
-def _utc_now_ms() -> str:
-    moment = datetime.now(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 class Deliverer:
@@ -134,7 +131,7 @@ class Deliverer:
         """Make one attempt and report it; return when to retry, or None when the job is finished."""
         job.attempt += 1
         n = job.attempt
-        at = _utc_now_ms()
+        at = isoformat_ms(datetime.now(UTC))
         status, error = self._post(job.url, job.body, n)
         delivered = status is not None and 200 <= status < 300
         final = delivered or n >= self.max_attempts

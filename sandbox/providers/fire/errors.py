@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.core.errors import ErrorSpec, Kind, SandboxError
+from sandbox.core.errors import ErrorSpec, Kind, SandboxError, error_object
 from sandbox.core.provider import RequestInfo
 
 MISSING_ORDER_TOKEN = ErrorSpec(Kind.VALIDATION, 400, "missing_order_token",
@@ -37,7 +37,4 @@ def envelope_fields(info: RequestInfo, status: int, is_array: bool) -> dict[str,
 
 
 def render(err: SandboxError, info: RequestInfo) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": err.code or CODES.get(err.kind, err.kind.value), "message": err.message}
-    if err.field:
-        error["field"] = err.field
-    return {"error": error, **envelope_fields(info, err.status or 500, False)}
+    return {"error": error_object(err, CODES), **envelope_fields(info, err.status or 500, False)}

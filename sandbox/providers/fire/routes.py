@@ -57,12 +57,10 @@ def inject_order(call: Call):
     rt = runtime()
     account = call.headers["account"]
     with rt.store.transaction(call.tenant, KEY) as tx:
-        ref = rules.external_ref(account, call.body["order_id"])
-        existing = tx.get("order_ids", ref)
         order = rules.inject_order(call.body, account=account, uid=ids.new_uuid(), now=rt.clock.now(call.tenant),
-                                   duplicate_of=existing["uid"] if existing else None)
+                                   duplicate_of=rules.injected_as(tx, account, call.body["order_id"]))
         tx.put("orders", order)
-        tx.put("order_ids", {"ref": ref, "uid": order["uid"]})
+        tx.put("order_ids", rules.order_id_entry(order))
     return envelope(present_order(order), 201)
 
 
@@ -77,6 +75,5 @@ def refund_order(call: Call, order_uid: str):
         if outcome.refund is not None:
             tx.put("orders", outcome.order)
             tx.insert("refunds", outcome.refund)
-    if outcome.notification is not None:
-        rt.notify(call.tenant, KEY, "order.cancelled", outcome.notification, now)
+            tx.notify("order.cancelled", outcome.notification, now)
     return envelope(present_order(outcome.order), 200)

@@ -29,9 +29,11 @@ from typing import Any
 
 from sandbox.core import money
 from sandbox.core.clock import isoformat_ms
+from sandbox.core.lookup import Reader, require
 from sandbox.providers.fire import errors
-from sandbox.providers.fire.schemas import SCALE
 
+#: Fire's prices are stored as integers scaled by 10**SCALE (its "internal scaled" amounts).
+SCALE = 4
 REFUND_CAPABLE = frozenset({"deuna"})
 CANCELED = "CANCELED"
 REFUNDED = "REFUNDED"
@@ -49,6 +51,17 @@ class RefundOutcome:
 def external_ref(account: str, order_id: str) -> str:
     """The key that makes an aggregator orderId unique per account."""
     return f"{account}\x1f{order_id}"
+
+
+def injected_as(book: Reader, account: str, order_id: str) -> str | None:
+    """The uid of the order this account already injected with this aggregator orderId, if any."""
+    entry = book.get("order_ids", external_ref(account, order_id))
+    return entry["uid"] if entry else None
+
+
+def order_id_entry(order: dict[str, Any]) -> dict[str, str]:
+    """What the order_ids table keeps so that the order's aggregator orderId stays unique per account."""
+    return {"ref": external_ref(order["account_uid"], order["metadata"]["aggregator_order_id"]), "uid": order["uid"]}
 
 
 def _scaled(value) -> int:
@@ -113,8 +126,7 @@ def find_order(order: dict[str, Any] | None, account: str) -> dict[str, Any]:
     :raise 404: (ORDER_NOT_FOUND) otherwise; another account's order is indistinguishable
         from a missing one.
     """
-    if order is None:
-        raise errors.ORDER_NOT_FOUND.error()
+    order = require(order, errors.ORDER_NOT_FOUND.error)
     if order.get("account_uid") != account:
         err = errors.ORDER_NOT_FOUND.error()
         err.detail = (f"order {order['uid']} belongs to account '{order.get('account_uid')}', not to '{account}' "

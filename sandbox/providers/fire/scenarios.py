@@ -9,24 +9,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields
+from marshmallow import fields
 
 from sandbox.core import ids, money
 from sandbox.core.fields import Text
 from sandbox.core.provider import SeededOrder, scenario_family
-from sandbox.providers.fire.rules import external_ref
-from sandbox.providers.fire.schemas import SCALE
+from sandbox.core.schemas import Strict
+from sandbox.providers.fire.rules import SCALE, order_id_entry
 
 ACCOUNT = "acc-uid-12345"
 VENDOR = "vendor-uid-abc"
 STORE = "store-uid-xyz"
 
 
-class Overrides(Schema):
+class Overrides(Strict):
     """Order fields a scenario caller may set (the account, vendor and store a staging app uses)."""
-
-    class Meta:
-        unknown = RAISE
 
     uid = Text(max_length=128)
     account_uid = Text(max_length=128)
@@ -83,8 +80,7 @@ def make_order(fake: Any, *, processor: str, order_token: bool, overrides: Mappi
         line_item_refs=[line["uid"] for line in lines],
         transaction_refs=[m["uid"] for m in order["payment_methods"]],
         headers={"account": order["account_uid"]},
-        extra=[("order_ids", {"ref": external_ref(order["account_uid"], order["metadata"]["aggregator_order_id"]),
-                              "uid": order["uid"]})] if "aggregator_order_id" in order["metadata"] else [],
+        extra=[("order_ids", order_id_entry(order))] if "aggregator_order_id" in order["metadata"] else [],
     )
 
 

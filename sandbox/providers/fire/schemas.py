@@ -8,18 +8,14 @@ by 10**4; `OrderOut` renders it back as 4-decimal strings, Fire's "external, uns
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from sandbox.core import money
-from sandbox.core.fields import DecimalString, JsonInt, Text
+from sandbox.core.fields import DecimalString, JsonInt, Money, Text
+from sandbox.core.schemas import In, Open
+from sandbox.providers.fire.rules import SCALE
 
-SCALE = 4
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Must be a three-letter ISO 4217 code.")
-
-
-class In(Schema):
-    class Meta:
-        unknown = EXCLUDE
 
 
 class Headers(In):
@@ -82,10 +78,7 @@ class OrderBodyIn(In):
     products = fields.List(fields.Nested(ProductIn), required=True, validate=validate.Length(min=1))
 
 
-class ClientIn(Schema):
-    class Meta:
-        unknown = INCLUDE
-
+class ClientIn(Open):
     name = fields.String()
     last_name = fields.String(data_key="lastName")
     phone = fields.String()
@@ -107,10 +100,7 @@ class PaymentsIn(In):
                                   validate=validate.Length(min=1))
 
 
-class MetadataIn(Schema):
-    class Meta:
-        unknown = INCLUDE
-
+class MetadataIn(Open):
     order_token = fields.String()
 
 
@@ -140,32 +130,25 @@ class RefundIn(In):
     media = fields.String(validate=validate.OneOf(["APP", "WEB"]))
 
 
-class Money(fields.Field):
-    """A stored integer scaled by 10**4, rendered as a 4-decimal string."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return money.format_scaled(value, SCALE)
-
-
 class OrderLineOut(Schema):
     uid = fields.String()
     product_id = fields.String()
     product = fields.String()
     type = fields.String()
     quantity = fields.Integer()
-    unit_price = Money()
-    total_price = Money()
+    unit_price = Money(SCALE)
+    total_price = Money(SCALE)
 
 
 class TotalOut(Schema):
     currency_code = fields.String()
-    subtotal_without_taxes = Money()
-    discount_percentage = Money()
-    discounts_value = Money()
-    subtotal_include_discounts = Money()
-    taxes_percentage = Money()
-    tax_value = Money()
-    total = Money()
+    subtotal_without_taxes = Money(SCALE)
+    discount_percentage = Money(SCALE)
+    discounts_value = Money(SCALE)
+    subtotal_include_discounts = Money(SCALE)
+    taxes_percentage = Money(SCALE)
+    tax_value = Money(SCALE)
+    total = Money(SCALE)
 
 
 class PaymentMethodOut(Schema):
@@ -173,7 +156,7 @@ class PaymentMethodOut(Schema):
     processor = fields.String()
     currency_code = fields.String()
     transaction_status = fields.String()
-    total_bill = Money()
+    total_bill = Money(SCALE)
 
 
 class OrderOut(Schema):

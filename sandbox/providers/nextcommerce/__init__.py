@@ -1,6 +1,7 @@
 """Next Commerce (29 Next) Admin API: refund an order, calculate a refund, retrieve an order."""
 
 from sandbox.core.provider import Provider
+from sandbox.core.store import SEQUENCES
 from sandbox.providers.nextcommerce import errors, routes, scenarios
 from sandbox.providers.nextcommerce.schemas import present_order
 
@@ -10,7 +11,7 @@ PROVIDER = Provider(
     blueprint=routes.bp,
     auth=routes.AUTH,
     render_error=errors.render,
-    tables={"orders": "number", "refunds": None, "sequences": "name"},
+    tables={"orders": "number", "refunds": None, SEQUENCES: "name"},
     present_order=present_order,
     scenarios=scenarios.SCENARIOS,
     validation_status=400,

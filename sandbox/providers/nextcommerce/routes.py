@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import itertools
 import re
+from functools import partial
 
 from flask import Blueprint, jsonify
 
 from sandbox.core.auth import HeaderCredential
-from sandbox.core.errors import Kind, SandboxError
 from sandbox.core.provider import Call, operation
 from sandbox.core.runtime import runtime
-from sandbox.core.store import Tx
 from sandbox.providers.nextcommerce import rules
-from sandbox.providers.nextcommerce.schemas import CALCULATE, NUMBER_PATH, REFUND, VERSION, present_order
+from sandbox.providers.nextcommerce.schemas import (
+    CALCULATE,
+    NUMBER_PATH,
+    REFUND,
+    VERSION,
+    present_calculation,
+    present_notification,
+    present_order,
+    present_refund,
+)
 
 KEY = "nextcommerce"
 bp = Blueprint(KEY, __name__)
@@ -22,41 +29,31 @@ AUTH = HeaderCredential("Authorization", prefix="Bearer ", shape=re.compile(r"[A
 BASE = "/api/admin/orders/<number>"
 
 
-def _order(tx: Tx, number: str) -> dict:
-    """:raise 404: no order with this number in the tenant."""
-    order = tx.get("orders", number)
-    if order is None:
-        raise SandboxError(Kind.NOT_FOUND, f"no order {number}")
-    return order
-
-
 @bp.post(f"{BASE}/refund/")
 @operation(path=NUMBER_PATH, headers=VERSION, body=REFUND, scope="orders:write")
 def refund_order(call: Call, number: str):
     rt = runtime()
     now = rt.clock.now(call.tenant)
     with rt.store.transaction(call.tenant, KEY) as tx:
-        sequence = tx.get("sequences", "ids") or {"name": "ids", "next": 50001}
-        counter = itertools.count(sequence["next"])
-        outcome = rules.refund(_order(tx, number), call.body, now=now, new_id=lambda: next(counter))
+        outcome = rules.refund(rules.find_order(tx, number), call.body, now=now, new_id=partial(tx.next_id, *rules.IDS))
+        shown = present_refund(outcome.refund, outcome.order["currency"])
         tx.put("orders", outcome.order)
-        tx.insert("refunds", outcome.refund)
-        tx.put("sequences", {**sequence, "next": next(counter)})
-    if outcome.notification is not None:
-        rt.notify(call.tenant, KEY, "refund.notification", outcome.notification, now)
-    return jsonify(outcome.refund), 200
+        tx.insert("refunds", shown)
+        if outcome.notify:
+            tx.notify("refund.notification", present_notification(outcome.order, outcome.refund), now)
+    return jsonify(shown), 200
 
 
 @bp.post(f"{BASE}/refund/calculate/")
 @operation(path=NUMBER_PATH, headers=VERSION, body=CALCULATE, scope="orders:write")
 def calculate_refund(call: Call, number: str):
     rt = runtime()
-    order = rt.store.read(call.tenant, KEY, lambda tx: _order(tx, number))
-    return jsonify(rules.calculate(order, call.body)), 200
+    order = rt.store.read(call.tenant, KEY, lambda tx: rules.find_order(tx, number))
+    return jsonify(present_calculation(rules.calculate(order, call.body))), 200
 
 
 @bp.get(f"{BASE}/")
 @operation(path=NUMBER_PATH, headers=VERSION, scope="orders:read")
 def get_order(call: Call, number: str):
     rt = runtime()
-    return jsonify(present_order(rt.store.read(call.tenant, KEY, lambda tx: _order(tx, number)))), 200
+    return jsonify(present_order(rt.store.read(call.tenant, KEY, lambda tx: rules.find_order(tx, number)))), 200

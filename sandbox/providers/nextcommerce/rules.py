@@ -27,8 +27,17 @@ from typing import Any
 
 from sandbox.core import money
 from sandbox.core.clock import isoformat_ms
+from sandbox.core.errors import Kind, SandboxError
+from sandbox.core.lookup import Reader, require
 from sandbox.providers.nextcommerce.errors import field_error, gateway_error, non_field_error
-from sandbox.providers.nextcommerce.schemas import cents, present_transaction
+
+#: The id sequence (name, first id) of refunds, their lines, adjustments and transactions.
+IDS = ("ids", 50001)
+
+
+def find_order(book: Reader, number: str) -> dict[str, Any]:
+    """:raise 404: no order with this number in the tenant."""
+    return require(book.get("orders", number), lambda: SandboxError(Kind.NOT_FOUND, f"no order {number}"))
 
 
 def allowed_restock(line: dict[str, Any]) -> tuple[str, ...]:
@@ -113,7 +122,7 @@ def plan(order: dict[str, Any], lines: list[dict[str, Any]], shipping: dict[str,
             excl = shipping["amount_excl_tax"]
             if excl < 0 or excl > left:
                 raise field_error("refund_shipping", f"Ensure this amount is between 0.00 and the refundable "
-                                  f"{cents(left)}.", attr="amount_excl_tax")
+                                  f"{money.format_minor(left, order['currency'])}.", attr="amount_excl_tax")
     return Plan(planned, excl, _shipping_incl(order, excl))
 
 
@@ -122,7 +131,8 @@ def debits(order: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def calculate(order: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    """What a refund of these lines and shipping is worth, and how to allocate it. Changes nothing."""
+    """What a refund of these lines and shipping is worth, and how to allocate it (amounts in
+    cents; `schemas.present_calculation` shows them). Changes nothing."""
     p = plan(order, body["refund_lines"], body["refund_shipping"])
     currency = order["currency"]
     by_line = {}
@@ -139,18 +149,18 @@ def calculate(order: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
             "product_url": line["product_url"], "product_image": line["product_image"],
             "quantity": item["quantity"], "refundable_quantity": line["current_quantity"],
             "restock_type": item["restock_type"] or allowed_restock(line)[0],
-            "amount_excl_tax": cents(excl), "amount_incl_tax": cents(incl), "total_tax": cents(incl - excl)})
+            "amount_excl_tax": excl, "amount_incl_tax": incl, "total_tax": incl - excl})
     payable = [t for t in debits(order) if t["amount"] - t["refunded"] > 0]
     refundable = [t["amount"] - t["refunded"] for t in payable]
     shares = money.allocate(min(p.incl, sum(refundable)), refundable)
     return {
-        "amount_excl_tax": cents(p.excl), "amount_incl_tax": cents(p.incl), "total_tax": cents(p.incl - p.excl),
+        "amount_excl_tax": p.excl, "amount_incl_tax": p.incl, "total_tax": p.incl - p.excl,
         "currency": currency, "refund_lines": lines_out,
-        "refund_shipping": {"amount_excl_tax": cents(p.shipping_excl), "amount_incl_tax": cents(p.shipping_incl),
-                            "total_tax": cents(p.shipping_incl - p.shipping_excl), "currency": currency,
-                            "refundable_amount": cents(shipping_left(order)),
+        "refund_shipping": {"amount_excl_tax": p.shipping_excl, "amount_incl_tax": p.shipping_incl,
+                            "total_tax": p.shipping_incl - p.shipping_excl, "currency": currency,
+                            "refundable_amount": shipping_left(order),
                             "shipping_code": order["shipping_code"], "shipping_method": order["shipping_method"]},
-        "transactions": [{"id": t["id"], "amount": cents(share), "refundable_amount": cents(left),
+        "transactions": [{"id": t["id"], "amount": share, "refundable_amount": left,
                           "gateway_id": t["payment_details"]["gateway"]["id"],
                           "gateway_name": t["payment_details"]["gateway"]["name"],
                           "payment_method": t["payment_method"], "type": t["type"]}
@@ -160,9 +170,12 @@ def calculate(order: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Outcome:
+    """The order after the refund, the refund record (amounts in cents, as stored in the
+    order's `refunds`), and whether the customer is to be notified."""
+
     order: dict[str, Any]
     refund: dict[str, Any]
-    notification: dict[str, Any] | None
+    notify: bool
 
 
 def _check_transactions(order: dict[str, Any], given: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int]]:
@@ -177,7 +190,8 @@ def _check_transactions(order: dict[str, Any], given: list[dict[str, Any]]) -> l
         left = debit["amount"] - debit["refunded"] - taken.get(debit["id"], 0)
         if item["amount"] <= 0 or item["amount"] > left:
             raise field_error("transactions", f"Ensure this amount is greater than 0.00 and at most the refundable "
-                              f"{cents(left)}.", index=n, count=len(given), attr="amount")
+                              f"{money.format_minor(left, order['currency'])}.", index=n, count=len(given),
+                              attr="amount")
         if not debit["captured"] and item["amount"] != debit["amount"] - debit["refunded"]:
             raise non_field_error("Uncaptured payments cannot be partially refunded.")
         taken[debit["id"]] = taken.get(debit["id"], 0) + item["amount"]
@@ -205,24 +219,18 @@ def refund(order: dict[str, Any], body: dict[str, Any], *, now: datetime, new_id
     if pairs and gateway == "error":
         raise gateway_error()
     failing = bool(pairs) and gateway == "fail_once"
-    stamp, currency = isoformat_ms(now), order["currency"]
-
-    def values(excl: int, incl: int) -> dict[str, str]:
-        return {"amount_excl_tax": cents(excl), "amount_incl_tax": cents(incl)}
-
+    stamp = isoformat_ms(now)
     line_items = [{"id": new_id(), "line_item_id": item.line["id"], "location_id": None, "quantity": item.quantity,
-                   "restock_type": item.restock_type, **values(item.excl, item.incl),
-                   "report_values": {**values(item.excl, item.incl), "currency": currency}} for item in p.lines]
+                   "restock_type": item.restock_type, "excl": item.excl, "incl": item.incl} for item in p.lines]
     adjustments = []
     if p.shipping_excl:
-        adjustments.append({"id": new_id(), "type": "refund_shipping", **values(p.shipping_excl, p.shipping_incl),
-                            "report_values": {**values(p.shipping_excl, p.shipping_incl), "currency": currency}})
+        adjustments.append({"id": new_id(), "type": "refund_shipping", "excl": p.shipping_excl,
+                            "incl": p.shipping_incl})
     asked = sum(amount for _, amount in pairs)
     paid_back = 0 if failing else asked
     if asked != p.incl:
         gap = asked - p.incl
-        adjustments.append({"id": new_id(), "type": "refund_discrepancy", **values(gap, gap),
-                            "report_values": {**values(gap, gap), "currency": currency}})
+        adjustments.append({"id": new_id(), "type": "refund_discrepancy", "excl": gap, "incl": gap})
     children = []
     for debit, amount in pairs:
         children.append({**{k: v for k, v in debit.items() if k not in ("refunded", "captured")},
@@ -230,18 +238,12 @@ def refund(order: dict[str, Any], body: dict[str, Any], *, now: datetime, new_id
                          "status": "failed" if failing else "succeeded", "parent_id": debit["id"],
                          "date_created": stamp, "response_code": REJECTED if failing else APPROVED,
                          "auth_code": "", "external_id": "", "network_transaction_id": ""})
-    adjustments_excl = sum(money.to_scaled(a["amount_excl_tax"], 2) for a in adjustments)
-    adjustments_incl = sum(money.to_scaled(a["amount_incl_tax"], 2) for a in adjustments)
-    return_excl = sum(i.excl for i in p.lines) + adjustments_excl
-    return_incl = sum(i.incl for i in p.lines) + adjustments_incl
-    refund_obj = {
+    record = {
         "id": new_id(), "order_number": order["number"], "note": body["note"], "created_at": stamp, "user_id": None,
-        "adjustments": adjustments, "refund_line_items": line_items,
-        "total_refund_amount": cents(paid_back), "total_return_excl_tax": cents(return_excl),
-        "total_return_incl_tax": cents(return_incl),
-        "report_values": {"currency": currency, "total_refund_amount": cents(paid_back),
-                          "total_return_excl_tax": cents(return_excl), "total_return_incl_tax": cents(return_incl)},
-        "transactions": [present_transaction({**c, "refunded": 0, "captured": True}, currency) for c in children],
+        "adjustments": adjustments, "refund_line_items": line_items, "total_refund_amount": paid_back,
+        "total_return_excl_tax": sum(i.excl for i in p.lines) + sum(a["excl"] for a in adjustments),
+        "total_return_incl_tax": sum(i.incl for i in p.lines) + sum(a["incl"] for a in adjustments),
+        "transactions": children,
     }
     refunded_units = {item.line["id"]: item.quantity for item in p.lines}
     lines = []
@@ -254,16 +256,11 @@ def refund(order: dict[str, Any], body: dict[str, Any], *, now: datetime, new_id
                     for t in order["transactions"]] + [{**c, "refunded": 0, "captured": True} for c in children]
     updated = {**order, "lines": lines, "transactions": transactions,
                "shipping_refunded_excl": order["shipping_refunded_excl"] + p.shipping_excl,
-               "refunds": order["refunds"] + [refund_obj]}
+               "refunds": order["refunds"] + [record]}
     if failing:  # the failure is spent: a later refund of the same money goes through
         updated["sandbox"] = {**order["sandbox"], "refund_gateway": None}
     updated["payment_status"] = payment_status(updated)
-    notification = None
-    if body["send_refund_notification"]:
-        notification = {"order_number": order["number"], "refund_id": refund_obj["id"],
-                        "email": order["user"]["email"], "total_refund_amount": cents(paid_back),
-                        "currency": currency}
-    return Outcome(updated, refund_obj, notification)
+    return Outcome(updated, record, notify=body["send_refund_notification"])
 
 
 def payment_status(order: dict[str, Any]) -> str:

@@ -7,17 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import RAISE, Schema
-
 from sandbox.core import ids
 from sandbox.core.fields import Text
 from sandbox.core.provider import SeededOrder, scenario_family
+from sandbox.core.schemas import Strict
 
 
-class Overrides(Schema):
-    class Meta:
-        unknown = RAISE
-
+class Overrides(Strict):
     number = Text(max_length=64)
 
 
@@ -41,8 +37,10 @@ def _line(fake: Any, line_id: int, *, digital: bool, fulfilled: bool, quantity: 
             "fulfillment_status": "fulfilled" if fulfilled else "unfulfilled"}
 
 
-def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """kind: captured | uncaptured | digital | transaction_failed | gateway_error."""
+def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrder:
+    """A stored order (cents) and its handles.
+
+    kind: captured | uncaptured | digital | transaction_failed | gateway_error."""
     number = overrides.get("number") or str(fake.random_int(200_000, 999_999))
     base = int(number) * 10 if number.isdigit() else fake.random_int(10_000, 99_999) * 10
     stamp = ids.scenario_timestamp(fake)
@@ -63,7 +61,7 @@ def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> dict[str, 
              "payment_details": {"bankcard_first_six": "424242", "bankcard_last_four": "4242",
                                  "card_token": fake.bothify("tok_############"), "gateway": gateway, "is_3ds": False,
                                  "optimized_3ds": False, "paypal_vault_id": "", "sca_flow": ""}}
-    return {
+    order = {
         "number": number, "status": "open", "payment_status": "paid" if captured else "authorized",
         "fulfillment_status": "partially_fulfilled" if kind != "uncaptured" else "unfulfilled", "currency": "USD",
         "lines": lines, "shipping_excl": shipping, "shipping_incl": shipping + shipping // 10,
@@ -74,19 +72,12 @@ def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> dict[str, 
         "date_placed": stamp,
         "sandbox": {"refund_gateway": GATEWAYS.get(kind)},
     }
-
-
-def _seeded(order: dict[str, Any]) -> SeededOrder:
     return SeededOrder(order=order, order_ref=order["number"], currency=order["currency"],
                        line_item_refs=[str(line["id"]) for line in order["lines"]],
                        transaction_refs=[str(t["id"]) for t in order["transactions"]])
 
 
-def _build(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrder:
-    return _seeded(make_order(fake, kind, overrides))
-
-
-SCENARIOS = scenario_family("nextcommerce", _build, OVERRIDES, [
+SCENARIOS = scenario_family("nextcommerce", make_order, OVERRIDES, [
     ("captured", "Physical lines (one fulfilled, one not), shipping, a captured card payment.",
      "refund_order -> 200 (return/no_restock the fulfilled line, cancel the other); calculate round-trips"),
     ("uncaptured", "An authorized, not captured, card payment.",

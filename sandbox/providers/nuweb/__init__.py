@@ -1,6 +1,7 @@
 """Nuweb Group API v1: login, refund an order (refund, balance refund, cancellation), read an order."""
 
 from sandbox.core.provider import Provider
+from sandbox.core.store import SEQUENCES
 from sandbox.providers.nuweb import errors, routes, scenarios
 from sandbox.providers.nuweb.schemas import present_order
 
@@ -11,7 +12,7 @@ PROVIDER = Provider(
     auth=routes.AUTH,
     render_error=errors.render,
     secret_fields=frozenset({"password", "token"}),
-    tables={"orders": "id", "baskets": "basketId", "references": "reference", "sequences": "name",
+    tables={"orders": "id", "baskets": "basketId", "references": "reference", SEQUENCES: "name",
             "refunds": None, "gateway_refusals": "orderId"},
     present_order=present_order,
     scenarios=scenarios.SCENARIOS,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 
 from flask import Blueprint, jsonify, request
 
@@ -10,35 +10,13 @@ from sandbox.core import idempotency, tenancy
 from sandbox.core.auth import SANCTUM, HeaderCredential
 from sandbox.core.provider import Call, operation
 from sandbox.core.runtime import runtime
-from sandbox.core.store import Tx
 from sandbox.providers.nuweb import rules
-from sandbox.providers.nuweb.errors import invalid, not_found
+from sandbox.providers.nuweb.errors import invalid
 from sandbox.providers.nuweb.schemas import LOGIN, ORDER_QUERY, REFUND
 
 KEY = "nuweb"
 bp = Blueprint(KEY, __name__)
 AUTH = HeaderCredential("Authorization", prefix="Bearer ", shape=SANCTUM, accepts_issued=True)
-FIRST_TRANSACTION_ID = 90001
-
-
-def find_order(tx: Tx, order_id: int | None = None, reference: str | None = None) -> dict[str, Any]:
-    """By reference (it wins), else by order id, else by basket id (interchangeable).
-
-    :raise 404: no such order in this tenant.
-    """
-    if reference is not None:
-        hit = tx.get("references", reference)
-        order = tx.get("orders", hit["orderId"]) if hit else None
-        if order is None:
-            raise not_found("Order", reference)
-        return order
-    order = tx.get("orders", order_id)
-    if order is None:
-        basket = tx.get("baskets", order_id)
-        order = tx.get("orders", basket["orderId"]) if basket else None
-    if order is None:
-        raise not_found("Order", order_id)
-    return order
 
 
 @bp.post("/v1/login")
@@ -62,29 +40,21 @@ def refund_order(call: Call):
     rt = runtime()
     body = call.body
     now = rt.clock.now(call.tenant)
-    done: list[rules.Outcome] = []
+    key = rules.idempotency_key(body)
     with rt.store.transaction(call.tenant, KEY) as tx:
-        order = find_order(tx, body["order_id"])
-
-        def work():
-            sequence = tx.get("sequences", "transaction") or {"name": "transaction", "next": FIRST_TRANSACTION_ID}
-            refusal = tx.get("gateway_refusals", order["id"])
-            outcome = rules.refund_order(order, body, now=now, next_transaction_id=sequence["next"],
-                                         gateway_refusal=refusal["declineCode"] if refusal else None)
+        order = rules.find_order(tx, body["order_id"])
+        # Nuweb returns the existing transaction for a known uuid, whatever the new payload
+        answer = idempotency.replay(tx, key, None) if key else None
+        if answer is None:
+            outcome = rules.refund_order(order, body, now=now, new_id=partial(tx.next_id, *rules.TRANSACTION_IDS),
+                                         gateway_refusal=rules.gateway_refusal(tx, order))
             if outcome.refund is not None:
                 tx.put("orders", outcome.order)
                 tx.insert("refunds", outcome.refund)
-                tx.put("sequences", {**sequence, "next": sequence["next"] + len(outcome.refund["transactions"])})
-            done.append(outcome)
-            return 200, rules.response_body(outcome.order, outcome.refund_value)
-
-        if body["uuid"] and body["type"] != "cancellation":
-            # Nuweb returns the existing transaction for a known uuid, whatever the new payload
-            answer = idempotency.run_once(tx, f"uuid\x1f{body['uuid']}", None, work)
-        else:
-            answer = idempotency.Answer(*work())
-    if done and done[0].notification is not None:
-        rt.notify(call.tenant, KEY, "customer.refund_notification", done[0].notification, now)
+            if outcome.notification is not None:
+                tx.notify("customer.refund_notification", outcome.notification, now)
+            response = rules.response_body(outcome.order, outcome.refund_value)
+            answer = idempotency.record(tx, key, None, 200, response) if key else idempotency.Answer(200, response)
     return jsonify(answer.body), answer.status
 
 
@@ -93,6 +63,6 @@ def refund_order(call: Call):
 def get_order(call: Call):
     rt = runtime()
     query = call.query
-    order = rt.store.read(call.tenant, KEY, lambda tx: find_order(tx, query.get("order_id"),
+    order = rt.store.read(call.tenant, KEY, lambda tx: rules.find_order(tx, query.get("order_id"),
                                                                    query.get("order_reference")))
     return jsonify(order), 200

@@ -19,17 +19,21 @@ balance_refund and cancellation calls still work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sandbox.core import money
 from sandbox.core.clock import isoformat_ms
-from sandbox.providers.nuweb.errors import gateway_refused, invalid
+from sandbox.core.lookup import Reader, require
+from sandbox.providers.nuweb.errors import gateway_refused, invalid, not_found
 
 STATUSES = {"complete": (3, "Complete"), "cancelled": (6, "Cancelled"),
             "partially_refunded": (9, "Partially Refunded"), "refunded": (10, "Refunded")}
 PAYMENT_TYPES = frozenset({"card", "cash", "paypal", "voucher", "bank_transfer"})
+#: The id sequence (name, first id) of the refund transactions the sandbox creates.
+TRANSACTION_IDS = ("transaction", 90001)
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,34 @@ class Outcome:
     refund_value: int
     refund: dict[str, Any] | None  # the refund record, None when nothing changed
     notification: dict[str, Any] | None
+
+
+def find_order(book: Reader, order_id: int | None = None, reference: str | None = None) -> dict[str, Any]:
+    """By reference (it wins), else by order id, else by basket id (interchangeable).
+
+    :raise 404: no such order in this tenant.
+    """
+    if reference is not None:
+        hit = book.get("references", reference)
+        return require(book.get("orders", hit["orderId"]) if hit else None, lambda: not_found("Order", reference))
+    order = book.get("orders", order_id)
+    if order is None:
+        basket = book.get("baskets", order_id)
+        order = book.get("orders", basket["orderId"]) if basket else None
+    return require(order, lambda: not_found("Order", order_id))
+
+
+def gateway_refusal(book: Reader, order: dict[str, Any]) -> str | None:
+    """The decline code the order's payment gateway answers refunds with (None: it accepts them)."""
+    refusal = book.get("gateway_refusals", order["id"])
+    return refusal["declineCode"] if refusal else None
+
+
+def idempotency_key(request: dict[str, Any]) -> str | None:
+    """A refund's `uuid` is its idempotency key (a cancellation moves no money: it has none)."""
+    if request["uuid"] and request["type"] != "cancellation":
+        return f"uuid\x1f{request['uuid']}"
+    return None
 
 
 def item_value(item: dict[str, Any], request: dict[str, Any]) -> int:
@@ -120,7 +152,7 @@ def status_after(items: list[dict[str, Any]], current: str) -> str:
 
 
 def refund_order(order: dict[str, Any], request: dict[str, Any], *, now: datetime,
-                 next_transaction_id: int, gateway_refusal: str | None = None) -> Outcome:
+                 new_id: Callable[[], int], gateway_refusal: str | None = None) -> Outcome:
     """Refund, credit or cancel every selectable item of the order.
 
     `gateway_refusal` is the decline code the order's payment gateway answers refunds with
@@ -140,9 +172,9 @@ def refund_order(order: dict[str, Any], request: dict[str, Any], *, now: datetim
         parts = split(order, value, request)
         if online and gateway_refusal:
             raise gateway_refused(gateway_refusal)
-        for n, (parent, amount) in enumerate(parts):
+        for parent, amount in parts:
             new_transactions.append({
-                "id": next_transaction_id + n, "total": -amount, "externalFee": 0, "orderId": order["id"],
+                "id": new_id(), "total": -amount, "externalFee": 0, "orderId": order["id"],
                 "metadata": {"uuid": request["uuid"], "parentTransactionId": parent["id"], "online": online,
                              "kind": "refund"},
                 "createdAt": stamp, "updatedAt": stamp,
@@ -150,7 +182,7 @@ def refund_order(order: dict[str, Any], request: dict[str, Any], *, now: datetim
                 "status": "Success", "type": "refund"})
     elif kind == "balance_refund" and value > 0:
         new_transactions.append({
-            "id": next_transaction_id, "total": -value, "externalFee": 0, "orderId": order["id"],
+            "id": new_id(), "total": -value, "externalFee": 0, "orderId": order["id"],
             "metadata": {"uuid": request["uuid"], "parentTransactionId": None, "online": False,
                          "kind": "balance_refund"},
             "createdAt": stamp, "updatedAt": stamp, "paymentGateway": None, "status": "Success", "type": "balance"})

@@ -6,19 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import RAISE, Schema
-
 from sandbox.core import ids
 from sandbox.core.fields import JsonInt, Text
 from sandbox.core.provider import SeededOrder, scenario_family
+from sandbox.core.schemas import Strict
 
 CURRENCIES = {"GBP": (1, "£"), "EUR": (2, "€"), "USD": (3, "$")}
 
 
-class Overrides(Schema):
-    class Meta:
-        unknown = RAISE
-
+class Overrides(Strict):
     id = JsonInt(minimum=1, data_key="id")
     reference = Text(max_length=64)
 

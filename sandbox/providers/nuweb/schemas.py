@@ -8,16 +8,12 @@ refund runs as if no uuid was sent; labelled in the contract).
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from sandbox.core.fields import JsonBool, JsonInt, Text
+from sandbox.core.schemas import In
 
 TYPES = ("refund", "balance_refund", "cancellation")
-
-
-class In(Schema):
-    class Meta:
-        unknown = EXCLUDE
 
 
 class LoginIn(In):

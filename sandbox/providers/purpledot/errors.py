@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.core.errors import ErrorSpec, Kind, SandboxError
+from sandbox.core.errors import ErrorSpec, Kind, SandboxError, error_object
 from sandbox.core.provider import RequestInfo
 
 INVALID_REFUND_REQUEST = ErrorSpec(Kind.VALIDATION, 400, "INVALID_REFUND_REQUEST",
@@ -47,7 +47,4 @@ def mismatch(key: str) -> SandboxError:
 
 
 def render(err: SandboxError, info: RequestInfo) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": err.code or CODES.get(err.kind, err.kind.value.upper()), "message": err.message}
-    if err.field:
-        error["field"] = err.field
-    return {"meta": {"success": False}, "error": error}
+    return {"meta": {"success": False}, "error": error_object(err, CODES, upper=True)}

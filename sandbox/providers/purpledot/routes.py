@@ -26,12 +26,12 @@ def refund(call: Call):
     request = rules.parse_request(call.body)
     rt = runtime()
     now = rt.clock.now(call.tenant)
+    key = rules.idempotency_key(request)
     with rt.store.transaction(call.tenant, KEY) as tx:
-        def work():
+        answer = idempotency.replay(tx, key, call.body, errors.mismatch)
+        if answer is None:
             outcome = rules.refund(tx.get("orders", request.order), request, refund_id=ids.new_uuid(), now=now)
             tx.put("orders", outcome.order)
             tx.insert("refunds", outcome.refund)
-            return 200, rules.response_body(request, outcome)
-
-        answer = idempotency.run_once(tx, rules.idempotency_key(request), call.body, work, errors.mismatch)
+            answer = idempotency.record(tx, key, call.body, 200, rules.response_body(request, outcome))
     return jsonify(answer.body), answer.status

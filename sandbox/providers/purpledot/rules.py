@@ -20,10 +20,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sandbox.core import money
 from sandbox.core.clock import isoformat_ms
+from sandbox.core.lookup import require
 from sandbox.providers.purpledot import errors
 
 AMOUNT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,4})?")
@@ -105,12 +107,15 @@ def parse_request(body: dict[str, Any]) -> RefundRequest:
                                                       field="shipping")
         ids = _line_ids(body["line_items"]) if "line_items" in body else ()
         return RefundRequest(body["id"], body["order"], line_ids=ids, shipping=shipping)
-    amount, currency = body.get("amount"), body.get("currency")
-    if not isinstance(amount, str) or not AMOUNT.fullmatch(amount):
-        raise errors.INVALID_REFUND_REQUEST.error("amount must be a decimal string such as \"5.00\"", field="amount")
+    try:
+        amount = money.parse(body.get("amount"), AMOUNT)
+    except ValueError:
+        raise errors.INVALID_REFUND_REQUEST.error("amount must be a decimal string such as \"5.00\"",
+                                                  field="amount") from None
+    currency = body.get("currency")
     if not isinstance(currency, str) or not CURRENCY.fullmatch(currency):
         raise errors.INVALID_REFUND_REQUEST.error("currency must be a three-letter ISO 4217 code", field="currency")
-    return RefundRequest(body["id"], body["order"], amount=money.parse(amount), currency=currency)
+    return RefundRequest(body["id"], body["order"], amount=amount, currency=currency)
 
 
 def paid_total(order: dict[str, Any]) -> int:
@@ -119,8 +124,7 @@ def paid_total(order: dict[str, Any]) -> int:
 
 
 def _check_order(order: dict[str, Any] | None) -> dict[str, Any]:
-    if order is None:
-        raise errors.UNKNOWN_ORDER.error(field="order")
+    order = require(order, partial(errors.UNKNOWN_ORDER.error, field="order"))
     if len(order["pre_orders"]) > 1:
         raise errors.MULTIPLE_PRE_ORDERS.error(
             f"order {order['order']} spans {len(order['pre_orders'])} pre-orders; refunds of such orders "

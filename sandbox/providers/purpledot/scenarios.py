@@ -5,17 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import RAISE, Schema, validate
+from marshmallow import validate
 
 from sandbox.core import ids, money
 from sandbox.core.fields import Text
 from sandbox.core.provider import SeededOrder, scenario_family
+from sandbox.core.schemas import Strict
 
 
-class Overrides(Schema):
-    class Meta:
-        unknown = RAISE
-
+class Overrides(Strict):
     order = Text(max_length=255)
     order_number = Text(max_length=64)
     currency = Text(validate=validate.Regexp(r"^[A-Z]{3}$"))

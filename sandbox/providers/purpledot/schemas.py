@@ -7,16 +7,14 @@ unknown ones (INVALID_REFUND_REQUEST).
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields
+from marshmallow import fields
 
 from sandbox.core import money
 from sandbox.core.fields import Text
+from sandbox.core.schemas import Strict
 
 
-class RefundIn(Schema):
-    class Meta:
-        unknown = RAISE
-
+class RefundIn(Strict):
     id = Text(required=True, max_length=255)
     order = Text(required=True, max_length=255)
     line_items = fields.Raw()

@@ -9,7 +9,6 @@ from flask import Blueprint, jsonify, request
 
 from sandbox.core import body, ids
 from sandbox.core.auth import HeaderCredential
-from sandbox.core.clock import isoformat_ms
 from sandbox.core.provider import Call, operation
 from sandbox.core.runtime import runtime
 from sandbox.core.store import Tx
@@ -24,22 +23,11 @@ BASE = "/openapi/2022-01/orders/<id>"
 
 
 def settle_due(tx: Tx, now: datetime, order_id: str | None = None) -> None:
-    """Move pending refunds whose settle time has passed (all of them, or one order's)."""
-    due = isoformat_ms(now)
-    for entry in tx.all("pending"):
-        if (order_id is not None and entry["order_id"] != order_id) or entry["settles_at"] > due:
-            continue
-        outcome = rules.settle(tx.get("orders", entry["order_id"]), tx.get("refunds", entry["id"]), now)
-        if outcome is not None:
-            tx.put("orders", outcome.order)
-            tx.put("refunds", outcome.record)
-            tx.delete("pending", entry["id"])
-
-
-def _next_record_id(tx: Tx) -> str:
-    sequence = tx.get("sequences", "refund") or {"name": "refund", "next": 100001}
-    tx.put("sequences", {**sequence, "next": sequence["next"] + 1})
-    return str(sequence["next"])
+    """Write the settlements the rules find due (all pending refunds, or one order's)."""
+    for outcome in rules.settle_due(tx, now, order_id):
+        tx.put("orders", outcome.order)
+        tx.put("refunds", outcome.record)
+        tx.delete("pending", outcome.record["id"])
 
 
 @bp.post(f"{BASE}/refund")
@@ -55,12 +43,12 @@ def refund_order(call: Call, id: str):
     with rt.store.transaction(call.tenant, KEY) as tx:
         settle_due(tx, now, id)
         outcome = rules.refund_order(tx.get("orders", id), now=now, refund_order_id=ids.new_uuid(),
-                                     record_id=_next_record_id(tx))
+                                     record_id=str(tx.next_id(*rules.RECORD_IDS)))
         tx.put("orders", outcome.order)
         tx.put("refunds", outcome.record)
-        if outcome.record["status"] == "pending":
-            tx.put("pending", {"id": outcome.record["id"], "order_id": id,
-                               "settles_at": outcome.record["settles_at"]})
+        pending = rules.pending_entry(outcome.record)
+        if pending is not None:
+            tx.put("pending", pending)
     return jsonify(present_refund_order(outcome.record, outcome.order)), 200
 
 
@@ -70,7 +58,5 @@ def get_order(call: Call, id: str):
     rt = runtime()
     with rt.store.transaction(call.tenant, KEY) as tx:
         settle_due(tx, rt.clock.now(call.tenant), id)
-        order = tx.get("orders", id)
-    if order is None:
-        raise errors.ORDER_NOT_FOUND.error()
+        order = rules.find_order(tx, id)
     return jsonify(order=present_order(order)), 200

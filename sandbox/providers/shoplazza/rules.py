@@ -13,15 +13,19 @@ store (`sandbox.store_active` false, tied to the order so the tenant's other ord
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sandbox.core.clock import isoformat_ms
+from sandbox.core.lookup import Reader, require
 from sandbox.providers.shoplazza import errors
 
 AFTER_SALE = frozenset({"paid", "partially_refunded", "refund_failed"})
 FAIL_REASON = "The payment provider declined the refund."
+#: The id sequence (name, first id) of refund records.
+RECORD_IDS = ("refund", 100001)
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,7 @@ class Outcome:
 def check_refundable(order: dict[str, Any] | None) -> dict[str, Any]:
     """:raise 404: no such order.  :raise 400: (STORE_INACTIVE) the order's store is not active.
     :raise 406: not in an after-sale state."""
-    if order is None:
-        raise errors.ORDER_NOT_FOUND.error()
+    order = require(order, errors.ORDER_NOT_FOUND.error)
     if not order["sandbox"].get("store_active", True):
         raise errors.STORE_INACTIVE.error()
     if order["status"] == "cancelled" or order["financial_status"] not in AFTER_SALE:
@@ -92,6 +95,32 @@ def finish(order: dict[str, Any], record: dict[str, Any], now: datetime) -> Outc
                "total_refund_discount": order["total_refund_discount"] + record["refund_discount"],
                "sandbox": {**order["sandbox"], "shipping_refunded": True}, "updated_at": stamp}
     return Outcome(updated, {**record, "status": "finished", "settles_at": None, "updated_at": stamp})
+
+
+def find_order(book: Reader, order_id: str) -> dict[str, Any]:
+    """:raise 404: (ORDER_NOT_FOUND) no such order."""
+    return require(book.get("orders", order_id), errors.ORDER_NOT_FOUND.error)
+
+
+def pending_entry(record: dict[str, Any]) -> dict[str, Any] | None:
+    """What the pending table keeps of a refund that waits for its settle time (None: it does not wait)."""
+    if record["status"] != "pending":
+        return None
+    return {"id": record["id"], "order_id": record["order_id"], "settles_at": record["settles_at"]}
+
+
+def settle_due(book: Reader, now: datetime, order_id: str | None = None) -> Iterator[Outcome]:
+    """The pending refunds whose settle time has passed (all of them, or one order's), each
+    settled as the order was seeded. The caller writes each outcome (the order, the record,
+    and the record's id out of the pending table) before asking for the next, whose reads
+    then see it."""
+    due = isoformat_ms(now)
+    for entry in book.all("pending"):
+        if (order_id is not None and entry["order_id"] != order_id) or entry["settles_at"] > due:
+            continue
+        outcome = settle(book.get("orders", entry["order_id"]), book.get("refunds", entry["id"]), now)
+        if outcome is not None:
+            yield outcome
 
 
 def settle(order: dict[str, Any], record: dict[str, Any], now: datetime) -> Outcome | None:

@@ -6,18 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import RAISE, Schema, validate
+from marshmallow import validate
 
 from sandbox.core import ids
 from sandbox.core.fields import JsonInt, Text
 from sandbox.core.provider import SeededOrder, scenario_family
+from sandbox.core.schemas import Strict
 from sandbox.providers.shoplazza.schemas import ID_PATTERN
 
 
-class Overrides(Schema):
-    class Meta:
-        unknown = RAISE
-
+class Overrides(Strict):
     id = Text(validate=validate.Regexp(ID_PATTERN))
     number = Text(max_length=64)
     refund_outcome = Text(validate=validate.OneOf(["finished", "failed"]))
@@ -33,8 +31,8 @@ def _address(fake: Any, first: str, last: str) -> dict[str, str]:
             "zip": fake.postcode(), "phone": fake.numerify("+1##########")}
 
 
-def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored order (minor units).
+def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrder:
+    """A stored order (minor units) and its handles.
 
     kind: paid | unpaid | refunded | pending_refund | refund_failed | store_inactive."""
     order_id = overrides.get("id") or str(fake.random_int(1_000_000, 9_999_999))
@@ -91,20 +89,12 @@ def make_order(fake: Any, kind: str, overrides: Mapping[str, Any]) -> dict[str, 
                     "settle_seconds": overrides.get("settle_seconds", 300), "refund_count": 1 if refunded else 0,
                     "shipping_refunded": refunded, "store_active": kind != "store_inactive"},
     }
-    return order
-
-
-def _seeded(order: dict[str, Any]) -> SeededOrder:
     return SeededOrder(order=order, order_ref=order["id"], currency=order["currency"],
                        line_item_refs=[line["id"] for line in order["line_items"]],
                        transaction_refs=[order["payment_line"]["transaction_no"]])
 
 
-def _build(fake: Any, kind: str, overrides: Mapping[str, Any]) -> SeededOrder:
-    return _seeded(make_order(fake, kind, overrides))
-
-
-SCENARIOS = scenario_family("shoplazza", _build, OVERRIDES, [
+SCENARIOS = scenario_family("shoplazza", make_order, OVERRIDES, [
     ("paid", "A paid order: 2-3 lines, shipping and tax.",
      "refund_order -> 200 finished, all_refunded; a second refund -> 406"),
     ("unpaid", "An order waiting for payment.", "refund_order -> 406"),

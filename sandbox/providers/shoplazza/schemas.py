@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, validate
+from marshmallow import validate
 
 from sandbox.core import money
 from sandbox.core.fields import Text
+from sandbox.core.schemas import Strict
 
 ID_PATTERN = r"^[0-9]{1,20}(-[0-9]{1,20})?$"
 ORDER_MONEY = ("total_price", "total_discount", "total_tax", "total_shipping", "sub_total", "code_discount_total",
@@ -20,30 +21,27 @@ ORDER_MONEY = ("total_price", "total_discount", "total_tax", "total_shipping", "
 LINE_MONEY = ("compare_at_price", "price", "total", "refund_total")
 
 
-class OrderPath(Schema):
+class OrderPath(Strict):
     id = Text(required=True, validate=validate.Regexp(ID_PATTERN, error="Invalid ID"))
 
 
 ORDER_PATH = OrderPath()
 
 
-def _fmt(minor: int, currency: str) -> str:
-    return money.format_minor(minor, currency)
-
-
 def present_line(line: dict[str, Any], currency: str) -> dict[str, Any]:
-    return {**line, **{k: _fmt(line[k], currency) for k in LINE_MONEY}}
+    return {**line, **{k: money.format_minor(line[k], currency) for k in LINE_MONEY}}
 
 
 def present_order(order: dict[str, Any]) -> dict[str, Any]:
     """A stored order in Shoplazza's JSON."""
     currency = order["currency"]
     shown = {k: v for k, v in order.items() if k != "sandbox"}
-    shown.update({k: _fmt(order[k], currency) for k in ORDER_MONEY})
+    shown.update({k: money.format_minor(order[k], currency) for k in ORDER_MONEY})
     shown["shipping_line"] = {**order["shipping_line"],
-                              "shipping_price": _fmt(order["shipping_line"]["shipping_price"], currency)}
+                              "shipping_price": money.format_minor(order["shipping_line"]["shipping_price"], currency)}
     shown["line_items"] = [present_line(line, currency) for line in order["line_items"]]
-    shown["additional_prices"] = [{**p, "price": _fmt(p["price"], currency)} for p in order["additional_prices"]]
+    shown["additional_prices"] = [{**p, "price": money.format_minor(p["price"], currency)}
+                                  for p in order["additional_prices"]]
     return shown
 
 
@@ -53,9 +51,10 @@ def present_record(record: dict[str, Any], order: dict[str, Any]) -> dict[str, A
     lines = {line["id"]: line for line in order["line_items"]}
     return {
         "id": record["id"], "order_id": record["order_id"], "note": record["note"],
-        "refund_price": _fmt(record["refund_price"], currency),
-        "refund_shipping": _fmt(record["refund_shipping"], currency),
-        "refund_tax": _fmt(record["refund_tax"], currency), "currency": currency, "status": record["status"],
+        "refund_price": money.format_minor(record["refund_price"], currency),
+        "refund_shipping": money.format_minor(record["refund_shipping"], currency),
+        "refund_tax": money.format_minor(record["refund_tax"], currency), "currency": currency,
+        "status": record["status"],
         "created_at": record["created_at"], "updated_at": record["updated_at"],
         "refund_line_items": [{"refund_quantity": item["refund_quantity"], "line_item_id": item["line_item_id"],
                                "line_item": present_line(lines[item["line_item_id"]], currency)}
