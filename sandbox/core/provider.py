@@ -213,7 +213,6 @@ def operation(*, body: Schema | None = None, headers: Schema | None = None, path
                 loaded_body = load(body, document, provider.validation_status)
             return view(Call(provider, tenant, principal, loaded_headers, loaded_body, loaded_query), **path_args)
 
-        wrapper.is_operation = True  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
