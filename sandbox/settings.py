@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
 ENV_PREFIX = "REFUND_SANDBOX_"
-_CHECKOUT = Path(__file__).resolve().parent.parent
+#: The source checkout this module runs from, searched first for contracts/ and fixtures/.
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 class ConfigError(ValueError):
@@ -25,7 +26,7 @@ class ConfigError(ValueError):
 
 def _data_dir(name: str) -> Path:
     """Where `name` (contracts or fixtures) lives: checkout first, then installed data dirs."""
-    candidates = [_CHECKOUT / name]
+    candidates = [CHECKOUT / name]
     prefixes = [sys.prefix, sys.base_prefix, site.getuserbase(), "/usr/local", "/usr"]
     candidates += [Path(p) / "share" / "refund-sandbox" / name for p in prefixes]
     for candidate in candidates:

@@ -84,6 +84,11 @@ class CredentialRegistry:
     def lookup(self, provider: str, credential: str) -> Registration | None:
         return self._items.get((provider, credential))
 
+    def registrations(self) -> list[Registration]:
+        """Every registration, in the order they were made."""
+        with self._lock:
+            return list(self._items.values())
+
 
 class TokenIssuer:
     """Issues tokens for provider logins (HS256 JWTs signed with PyJWT, or Sanctum tokens) and
