@@ -56,7 +56,7 @@ class Conformance:
 CONFORMANCE = Conformance()
 
 
-def _build(**overrides):
+def build_app(**overrides):
     overrides.setdefault("validate_responses", True)
     overrides.setdefault("log_requests", False)
     app = create_app(Settings.load(env={}, **overrides))
@@ -67,7 +67,7 @@ def _build(**overrides):
 def tracked_app(**overrides):
     """create_app with response validation on, inside a test: its self-check is judged when the
     test ends (`contract_conformance`). Module fixtures use `shared_app` instead."""
-    return track(_build(**overrides))
+    return track(build_app(**overrides))
 
 
 def track(app):
@@ -94,7 +94,7 @@ def shared(app):
 @contextmanager
 def shared_app(**overrides):
     """A validating app for a module fixture (see `shared`), closed when the fixture ends."""
-    app = _build(**overrides)
+    app = build_app(**overrides)
     with shared(app):
         yield app
     app.extensions["refund_sandbox"].store.close()
