@@ -3,20 +3,20 @@
 The same settings the project's own test suite uses (tests/test_contracts.py): a fixed seed,
 bounded examples, every check, the rejection and business-rule statuses each contract
 declares in `info`, and documented 5xx allowed only for the operations that document them.
-Runs the schemathesis command line, which prints progress and a readable report, and can
-write JUnit XML for CI systems.
+Runs schemathesis's `run` command in this process with that configuration given as a
+`schemathesis.Config` object (no schemathesis.toml written); it prints progress and a readable
+report, and can write JUnit XML for CI systems.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import schemathesis
+from schemathesis.cli import run as schemathesis_run
 
 from sandbox.core.contracts import HTTP_METHODS, parse
 
@@ -45,7 +45,7 @@ def native_5xx(operation: dict[str, Any]) -> list[str]:
 
 
 def settings_for(spec: dict[str, Any], *, seed: int, max_examples: int, deterministic: bool = True) -> dict[str, Any]:
-    """Schemathesis config (as for Config.from_dict) for one contract.
+    """Schemathesis configuration (the dictionary `schemathesis.Config.from_dict` takes) for one contract.
 
     `deterministic` (the test suite's mode) derives the data from each test rather than from
     `seed`; the command turns it off so that its `--seed` chooses the data.
@@ -75,28 +75,15 @@ def settings_for(spec: dict[str, Any], *, seed: int, max_examples: int, determin
     return config
 
 
-def _toml(config: dict[str, Any]) -> str:
-    """The few shapes `settings_for` produces, as TOML (top-level keys before any table)."""
-    lines = [f"seed = {config['seed']}", "", "[generation]"]
-    lines += [f"{k} = {json.dumps(v)}" for k, v in config["generation"].items()]
-    for check, values in config["checks"].items():
-        lines += ["", f"[checks.{check}]", f"expected-statuses = {json.dumps(values['expected-statuses'])}"]
-    for op in config.get("operations", []):
-        statuses = op["checks"]["not_a_server_error"]["expected-statuses"]
-        lines += ["", "[[operations]]", f"include-operation-id = {json.dumps(op['include-operation-id'])}",
-                  f"checks.not_a_server_error.expected-statuses = {json.dumps(statuses)}"]
-    return "\n".join(lines) + "\n"
-
-
-def command(contract: Path, base_url: str, config_file: Path, *, headers: list[str], junit_xml: Path | None,
-            workers: int = 1) -> list[str]:
-    cmd = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config_file), "run", str(contract),
-           "--url", base_url, "--phases", "examples,coverage,fuzzing", "--workers", str(workers)]
+def arguments(contract: Path, base_url: str, *, headers: list[str], junit_xml: Path | None,
+              workers: int = 1) -> list[str]:
+    """The options of `schemathesis run` for one contract; the settings come from `settings_for`."""
+    args = [str(contract), "--url", base_url, "--phases", "examples,coverage,fuzzing", "--workers", str(workers)]
     for header in headers:
-        cmd += ["-H", header]
+        args += ["-H", header]
     if junit_xml is not None:
-        cmd += ["--report", "junit", "--report-junit-path", str(junit_xml)]
-    return cmd
+        args += ["--report", "junit", "--report-junit-path", str(junit_xml)]
+    return args
 
 
 def tenant_header(headers: list[str]) -> str | None:
@@ -119,9 +106,13 @@ def run(contracts_dir: Path, provider: str, base_url: str, *, headers: list[str]
     contract = Path(contracts_dir) / f"{provider}.openapi.yaml"
     if not contract.exists():
         raise FileNotFoundError(f"no contract for {provider!r} in {contracts_dir}")
-    config = settings_for(parse(contract), seed=seed, max_examples=max_examples, deterministic=False)
-    with tempfile.TemporaryDirectory() as tmp:
-        config_file = Path(tmp) / "schemathesis.toml"
-        config_file.write_text(_toml(config), encoding="utf-8")
-        return subprocess.call(command(contract, base_url, config_file, headers=headers, junit_xml=junit_xml),
-                               cwd=tmp)
+    config = schemathesis.Config.from_dict(settings_for(parse(contract), seed=seed, max_examples=max_examples,
+                                                         deterministic=False))
+    # `schemathesis run` takes its configuration object from the click context (where its own
+    # group puts what it read from schemathesis.toml): handing it ours needs no file.
+    try:
+        schemathesis_run.main(arguments(contract, base_url, headers=headers, junit_xml=junit_xml),
+                              prog_name="schemathesis run", obj=config)
+    except SystemExit as done:
+        return int(done.code or 0)
+    return 0

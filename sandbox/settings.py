@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import site
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 ENV_PREFIX = "REFUND_SANDBOX_"
-_CHECKOUT = Path(__file__).resolve().parent.parent
+#: The source checkout this module runs from, searched first for contracts/ and fixtures/.
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 class ConfigError(ValueError):
@@ -24,7 +26,7 @@ class ConfigError(ValueError):
 
 def _data_dir(name: str) -> Path:
     """Where `name` (contracts or fixtures) lives: checkout first, then installed data dirs."""
-    candidates = [_CHECKOUT / name]
+    candidates = [CHECKOUT / name]
     prefixes = [sys.prefix, sys.base_prefix, site.getuserbase(), "/usr/local", "/usr"]
     candidates += [Path(p) / "share" / "refund-sandbox" / name for p in prefixes]
     for candidate in candidates:
@@ -34,10 +36,6 @@ def _data_dir(name: str) -> Path:
         f"cannot find the {name}/ directory (looked in: {', '.join(map(str, candidates))}); "
         f"set {ENV_PREFIX}{name.upper()}_DIR"
     )
-
-
-def _parse_bool(text: str) -> bool:
-    return text.strip().lower() in {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
@@ -62,30 +60,37 @@ class Settings:
     fixtures_dir: Path = field(default_factory=lambda: _data_dir("fixtures"))
 
     @classmethod
-    def load(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
-        """Defaults, then the environment, then explicit overrides that are not None."""
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then the environment, then explicit overrides that are not None; each value
+        typed as its field declares (whole numbers, flags, paths, text)."""
         env = os.environ if env is None else env
+        types = get_type_hints(cls)
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(ENV_PREFIX + f.name.upper())
-            if raw is None or raw == "":
-                continue
-            values[f.name] = _convert(f.name, raw)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("data_dir", "contracts_dir", "fixtures_dir"):
-            if values.get(name) is not None:
-                values[name] = Path(values[name])
+            if raw is not None and raw != "":
+                values[f.name] = _from_text(f.name, types[f.name], raw)
+        for name, value in overrides.items():
+            if value is not None:
+                values[name] = Path(value) if _base(types.get(name)) is Path else value
         return cls(**values)
 
 
-def _convert(name: str, raw: str) -> Any:
-    if name in {"port", "token_ttl_seconds", "threads", "outbox_limit", "journal_limit", "journal_total",
-                "outbox_total", "max_body_bytes"}:
+def _base(annotation: Any) -> Any:
+    """`int` for `int`, `Path` for `Path | None`."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    return args[0] if args else annotation
+
+
+def _from_text(name: str, annotation: Any, raw: str) -> Any:
+    """An environment variable's text as the field's type."""
+    kind = _base(annotation)
+    if kind is bool:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if kind is int:
         try:
             return int(raw)
         except ValueError:
             raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a whole number; set it to one "
                               "or unset it") from None
-    if name in {"strict_auth", "validate_responses", "log_requests"}:
-        return _parse_bool(raw)
-    return raw
+    return kind(raw)  # str or Path

@@ -36,10 +36,12 @@ class LiveSandbox:
         self._thread.start()
 
     def stop(self) -> None:
-        from waitress import wasyncore
-
+        """Stop listening (waitress's public `close`), close the connections clients kept alive
+        (the server loop ends when none is left), end the worker threads, then the sandbox's own."""
+        self.server.close()
+        for channel in list(self.server.active_channels.values()):
+            channel.close()
         self.server.task_dispatcher.shutdown()
-        wasyncore.close_all(self.server._map)
         self._thread.join(10)
         runtime = self.app.extensions["refund_sandbox"]
         runtime.deliverer.stop()

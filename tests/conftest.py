@@ -2,13 +2,14 @@
 
 Every app built here runs with `validate_responses`, so each response any test provokes
 is checked against the contract; the autouse `contract_conformance` fixture fails the test
-that produced a mismatch. `PRODUCED` gathers the (contract, operationId, status) triples
-seen across the whole session for the status table judged when the session finishes
-(tests/status_table.py).
+that produced a mismatch (`Conformance` says which apps a test answers for). The
+(contract, operationId, status) triples every app saw are gathered for the status table
+judged when the session finishes (tests/status_table.py).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,6 @@ from sandbox.app import create_app
 from sandbox.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS: list = []
-PRODUCED: set[tuple[str, str, int]] = set()
 
 FIRE_ACCOUNT = "acc-uid-12345"
 FIRE_DEUNA = "550e8400-e29b-41d4-a716-446655440000"
@@ -31,14 +30,74 @@ FIRE_LOGIN = "/fire/api/authentication/login"
 LOGIN_BODY = {"client_id": "sandbox-client", "client_secret": "sandbox-secret", "grant_type": "client_credentials"}
 
 
-def tracked_app(**overrides):
-    """create_app with response validation on; its self-check is watched by the fixtures below."""
+class Conformance:
+    """Whose self-check a test answers for: the apps it built (`tracked_app` in the test or its
+    function fixtures), and the shared apps alive while it ran (`shared_app`, `shared` in
+    module fixtures). Each check moves an app's mismatches to the running test and adds what
+    it saw to `seen` and `native`, which the status table reads when the session finishes."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str, int]] = set()
+        self.native: set[tuple[str, str, int]] = set()
+        self.built: list | None = None  # None: no test is running
+        self.shared: list = []
+
+    def check(self, apps) -> list[dict]:
+        problems = []
+        for app in apps:
+            selfcheck = app.extensions["refund_sandbox"].selfcheck
+            self.seen.update(selfcheck.seen)
+            self.native.update(selfcheck.native)
+            problems.extend(selfcheck.mismatches)
+            selfcheck.mismatches.clear()
+        return problems
+
+
+CONFORMANCE = Conformance()
+
+
+def build_app(**overrides):
     overrides.setdefault("validate_responses", True)
     overrides.setdefault("log_requests", False)
     app = create_app(Settings.load(env={}, **overrides))
     app.testing = True
-    APPS.append(app)
     return app
+
+
+def tracked_app(**overrides):
+    """create_app with response validation on, inside a test: its self-check is judged when the
+    test ends (`contract_conformance`). Module fixtures use `shared_app` instead."""
+    return track(build_app(**overrides))
+
+
+def track(app):
+    """Make the running test answer for `app`'s self-check (an app built some other way, such as
+    a LiveSandbox's)."""
+    if CONFORMANCE.built is None:
+        raise RuntimeError("an app tracked outside a test (at import or in a module fixture): use shared_app()")
+    CONFORMANCE.built.append(app)
+    return app
+
+
+@contextmanager
+def shared(app):
+    """Watch an app that several tests use (a module fixture's): each test that runs while it
+    lives answers for the mismatches drawn meanwhile."""
+    CONFORMANCE.shared.append(app)
+    try:
+        yield app
+    finally:
+        CONFORMANCE.shared.remove(app)
+        CONFORMANCE.check([app])
+
+
+@contextmanager
+def shared_app(**overrides):
+    """A validating app for a module fixture (see `shared`), closed when the fixture ends."""
+    app = build_app(**overrides)
+    with shared(app):
+        yield app
+    app.extensions["refund_sandbox"].store.close()
 
 
 @pytest.fixture
@@ -56,13 +115,10 @@ def client(app):
 @pytest.fixture(autouse=True)
 def contract_conformance():
     """Fail the test whose requests drew a response that breaks its contract."""
+    CONFORMANCE.built = []
     yield
-    problems = []
-    for app in APPS:
-        check = app.extensions["refund_sandbox"].selfcheck
-        PRODUCED.update(check.seen)
-        problems.extend(check.mismatches)
-        check.mismatches.clear()
+    built, CONFORMANCE.built = CONFORMANCE.built, None
+    problems = CONFORMANCE.check([*built, *CONFORMANCE.shared])
     assert not problems, f"responses that do not match their contract: {problems}"
 
 
@@ -101,14 +157,10 @@ def pytest_sessionfinish(session, exitstatus):
     from sandbox.core.contracts import Contracts
     from sandbox.providers import PROVIDERS
 
-    native: set = set()
-    for app in APPS:
-        check = app.extensions["refund_sandbox"].selfcheck
-        PRODUCED.update(check.seen)
-        native.update(check.native)
+    CONFORMANCE.check(CONFORMANCE.shared)  # a session fixture's app, still alive
     contracts = Contracts(ROOT / "contracts", [*(p.key for p in PROVIDERS), "control"])
     full = _full_run(session)
-    text, problems = judge(contracts, PRODUCED, native, ROOT / "README.md", full)
+    text, problems = judge(contracts, CONFORMANCE.seen, CONFORMANCE.native, ROOT / "README.md", full)
     _TABLE.update(text=text, problems=problems, full=full)
     if problems:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

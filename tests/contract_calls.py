@@ -136,5 +136,5 @@ class Caller:
         store = {key: rt.store.read(TENANT, key, lambda tx, p=p: {t: tx.all(t) for t in [*p.tables, "_idempotency"]})
                  for key, p in rt.providers.items()}
         return {"store": store, "faults": [repr(f) for f in rt.faults.list(TENANT)], "webhook": rt.webhooks.get(TENANT),
-                "credentials": sorted(map(repr, rt.credentials._items.values())), "clock": rt.clock.offset(TENANT),
+                "credentials": sorted(map(repr, rt.credentials.registrations())), "clock": rt.clock.offset(TENANT),
                 "notifications": rt.outbox.list(TENANT)}

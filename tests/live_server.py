@@ -14,6 +14,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from conftest import FIRE_ACCOUNT, LOGIN_BODY
@@ -112,3 +114,13 @@ class Server:
         status, body = call(self.base, "GET", f"/_sandbox/fire/orders/{uid}",
                             headers={"X-Sandbox-Tenant": tenant} if tenant else {})
         return status, (body or {}).get("order") if status == 200 else body
+
+
+@contextmanager
+def running(workdir: Path, *args: str) -> Iterator[Server]:
+    """`refund-sandbox serve ARGS` for the block; it must stop cleanly (exit 0) afterwards."""
+    server = Server(workdir, *args).start()
+    try:
+        yield server
+    finally:
+        assert server.stop() == 0

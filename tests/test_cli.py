@@ -21,7 +21,7 @@ from sandbox.cli import main
 from sandbox.providers import PROVIDERS
 
 from conftest import FIRE_ACCOUNT, FIRE_DEUNA, FIRE_REFUND, LOGIN_BODY
-from live_server import API_KEY, Server, call, free_port
+from live_server import API_KEY, Server, call, free_port, running
 
 REFUND_BODY = {"reason": "dup", "vendor_uid": "vendor-uid-abc"}
 ONLY_REFUND = FIRE_REFUND.removeprefix("/fire")
@@ -29,12 +29,8 @@ ONLY_REFUND = FIRE_REFUND.removeprefix("/fire")
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("shared"))
-    try:
-        server.start()
+    with running(tmp_path_factory.mktemp("shared")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

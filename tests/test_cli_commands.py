@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from live_server import Server, call
+from live_server import Server, call, running
 
 TOKEN = "control-token-for-tests-0123456789"
 SCRIPT = str(Path(sys.executable).with_name("refund-sandbox"))
@@ -25,20 +25,14 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 @pytest.fixture(scope="module")
 def protected(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("protected"), "--control-token", TOKEN)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    with running(tmp_path_factory.mktemp("protected"), "--control-token", TOKEN) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def only_nuweb(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("only"), "--only", "nuweb")
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    with running(tmp_path_factory.mktemp("only"), "--only", "nuweb") as server:
+        yield server
 
 
 def test_seed_into_a_tenant_hands_out_headers_that_reach_it(protected):

@@ -101,3 +101,8 @@ def test_a_port_out_of_range_is_refused_by_the_option(tmp_path):
     result = serve("--port", "70000", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "'--port': 70000 is not in the range 0<=x<=65535" in result.stderr
+
+
+def test_an_environment_number_that_is_not_one_names_the_variable(tmp_path):
+    line = error_line(serve("--port", str(free_port()), cwd=tmp_path, env={"REFUND_SANDBOX_THREADS": "eight"}))
+    assert "REFUND_SANDBOX_THREADS='eight' is not a whole number" in line

@@ -21,12 +21,14 @@ from schemathesis.checks import not_a_server_error
 
 from sandbox.contract_test import native_5xx, settings_for
 
-from conftest import ROOT, tracked_app
-from contract_auth import register_contract_credential
+from conftest import ROOT, shared_app
+from contract_auth import AppSlot, register_contract_credential
 
 CONTRACTS = sorted((ROOT / "contracts").glob("*.openapi.yaml"))
 SEED = 20261123
 MAX_EXAMPLES = 25
+PROVIDER_CONTRACTS = [p for p in CONTRACTS if not p.name.startswith("control.")]
+
 
 def _config(path: Path):
     """The settings `refund-sandbox contract-test` uses: each contract says, in `info`, how its API
@@ -38,8 +40,20 @@ def _config(path: Path):
     return schemathesis.Config.from_dict(settings)
 
 
-APP = tracked_app()
-CLIENT = APP.test_client()
+APP, FAULTED_APP = AppSlot(), AppSlot()  # filled by the module fixture below
+
+
+@pytest.fixture(scope="module", autouse=True)
+def apps():
+    """The app every generated request goes to, and one where every provider answers 500."""
+    with shared_app() as app, shared_app() as faulted, APP.holding(app), FAULTED_APP.holding(faulted):
+        register_contract_credential(app.test_client())
+        client = faulted.test_client()
+        register_contract_credential(client)
+        for path in PROVIDER_CONTRACTS:
+            assert client.post("/_sandbox/faults", json={"provider": path.name.split(".")[0],
+                                                         "status": 500}).status_code == 201
+        yield
 
 
 def _load(path: Path):
@@ -51,9 +65,6 @@ def _load(path: Path):
 
 
 SCHEMAS = {path.name.split(".")[0]: _load(path) for path in CONTRACTS}
-
-
-register_contract_credential(CLIENT)
 
 
 def _documented_5xx(case) -> bool:
@@ -68,14 +79,6 @@ def test_contract(case):
 
 # ----------------------------------------------- the same machinery with a 500 fault active
 
-FAULT_APP = tracked_app()
-FAULT_CLIENT = FAULT_APP.test_client()
-register_contract_credential(FAULT_CLIENT)
-PROVIDER_CONTRACTS = [p for p in CONTRACTS if not p.name.startswith("control.")]
-for _path in PROVIDER_CONTRACTS:
-    assert FAULT_CLIENT.post("/_sandbox/faults", json={"provider": _path.name.split(".")[0],
-                                                       "status": 500}).status_code == 201
-
 
 def _load_faulted(path: Path):
     """Positive data only (the fault answers before the body is read), fewer examples: every
@@ -85,7 +88,7 @@ def _load_faulted(path: Path):
     settings["generation"]["mode"] = "positive"
     settings["phases"] = {"coverage": {"enabled": False}}
     schema = schemathesis.openapi.from_path(path, config=schemathesis.Config.from_dict(settings))
-    schema.app = FAULT_APP
+    schema.app = FAULTED_APP
     return schema
 
 

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from conftest import FIRE_CARD, FIRE_REFUND, fire_headers
-from live_server import Server
+from live_server import Server, running
 
 PD_URL, PD_TOKEN = "/purpledot/admin/api/v1/refund", {"X-Purple-Dot-Access-Token": "0123456789abcdef0123456789abcdef"}
 NUWEB_REFUND = "/nuweb/v1/orders/refund"
@@ -124,11 +124,8 @@ def test_bad_rules_are_400(client, rule, field):
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("faults")).start()
-    try:
+    with running(tmp_path_factory.mktemp("faults")) as server:
         yield server
-    finally:
-        assert server.stop() == 0
 
 
 def raw_post(server: Server, path: str, body: dict, headers: dict, timeout: float = 5.0):

@@ -33,8 +33,8 @@ from sandbox.core import body as bounds
 from sandbox.providers import PROVIDERS
 from sandbox.testing import LiveSandbox
 
-from conftest import ROOT, tracked_app
-from contract_auth import register_contract_credential
+from conftest import ROOT, shared_app, tracked_app
+from contract_auth import AppSlot, register_contract_credential
 
 LIMIT = 1024 * 1024  # the default REFUND_SANDBOX_MAX_BODY_BYTES
 UNKNOWN = "zz_unknown_field"
@@ -298,8 +298,14 @@ def test_on_the_wire_broken_requests_are_refused_and_the_server_keeps_serving(wi
 # ------------------------------------------------------------------ schemathesis, negative only, larger budget
 
 NEGATIVE_EXAMPLES = 60
-NEGATIVE_APP = tracked_app()
-NEGATIVE_CLIENT = NEGATIVE_APP.test_client()
+NEGATIVE_APP = AppSlot()  # filled by `negative_app`
+
+
+@pytest.fixture(scope="module", autouse=True)
+def negative_app():
+    with shared_app() as app, NEGATIVE_APP.holding(app):
+        register_contract_credential(app.test_client())
+        yield
 
 
 def _negative(path):
@@ -324,7 +330,6 @@ def _has_query(spec: dict, op: Operation) -> bool:
 
 
 NEGATIVE = {path.name.split(".")[0]: _negative(path) for path in sorted((ROOT / "contracts").glob("*.openapi.yaml"))}
-register_contract_credential(NEGATIVE_CLIENT)
 
 
 @schemathesis.pytest.parametrize(**NEGATIVE)

@@ -134,19 +134,16 @@ def test_environment_overrides_the_data_dirs(tmp_path):
 
 
 def test_the_checkout_comes_first():
-    assert settings_module._data_dir("contracts") == ROOT / "contracts"
-    assert settings_module._data_dir("fixtures") == ROOT / "fixtures"
-    assert Settings.load(env={}).contracts_dir == ROOT / "contracts"
+    loaded = Settings.load(env={})
+    assert (loaded.contracts_dir, loaded.fixtures_dir) == (ROOT / "contracts", ROOT / "fixtures")
 
 
 def test_data_dirs_fall_back_to_the_install_prefix(tmp_path, monkeypatch):
     checkout = tmp_path / "site-packages"
     (checkout / "contracts").mkdir(parents=True)  # an empty dir in the checkout's place does not count
     prefix = fake_prefix(tmp_path)
-    monkeypatch.setattr(settings_module, "_CHECKOUT", checkout)
+    monkeypatch.setattr(settings_module, "CHECKOUT", checkout)
     monkeypatch.setattr(sys, "prefix", str(prefix))
-    assert settings_module._data_dir("contracts") == prefix / SHARE / "contracts"
-    assert settings_module._data_dir("fixtures") == prefix / SHARE / "fixtures"
     loaded = Settings.load(env={})
     assert loaded.contracts_dir == prefix / SHARE / "contracts"
     assert loaded.fixtures_dir == prefix / SHARE / "fixtures"
@@ -158,7 +155,7 @@ def test_data_dirs_fall_back_to_the_install_prefix(tmp_path, monkeypatch):
 def test_an_app_runs_from_the_installed_layout(wheel, tmp_path, monkeypatch):
     """The data files as the wheel installs them are enough to build and serve the app."""
     prefix = fake_prefix(tmp_path, wheel)
-    monkeypatch.setattr(settings_module, "_CHECKOUT", tmp_path / "empty")
+    monkeypatch.setattr(settings_module, "CHECKOUT", tmp_path / "empty")
     monkeypatch.setattr(sys, "prefix", str(prefix))
     loaded = Settings.load(env={}, log_requests=False)
     assert loaded.contracts_dir == prefix / SHARE / "contracts"

@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from live_server import Server, free_port
+from live_server import free_port, running
 
 BLOCK = re.compile(r"^```sh\n(.*?)^```", re.M | re.S)
 
@@ -38,11 +38,8 @@ BLOCKS = readme_blocks()
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("readme")).start()
-    try:
+    with running(tmp_path_factory.mktemp("readme")) as server:
         yield server
-    finally:
-        assert server.stop() == 0
 
 
 def test_the_readme_shows_commands_for_every_provider():

@@ -1,12 +1,13 @@
-"""Security: the control token, the warning beyond loopback, and credentials that never leak
+"""Security: the control token, issued tokens, the warning beyond loopback, and credentials that never leak
 into logs, the journal or error bodies, nor stack traces into responses."""
 
 from __future__ import annotations
 
+import jwt
 import pytest
 import yaml
 
-from conftest import ROOT, tracked_app
+from conftest import FIRE_ACCOUNT, ROOT, fire_headers, tracked_app
 from live_server import Server
 
 TOKEN = "control-secret-0001"
@@ -86,3 +87,20 @@ def test_credentials_never_leak_and_errors_carry_no_traceback(tmp_path):
             assert secret not in text, f"{secret} leaked into the {where}"
     assert all(400 <= status < 500 for status, _ in answers)
     assert "Traceback" not in str(answers) and 'File "' not in str(answers)
+
+
+def test_an_issued_token_is_a_signed_jwt_and_a_forged_signature_is_refused():
+    """Fire's login issues an HS256 JWT naming its caller, expiring after the token TTL; the same
+    claims with another signature are not an issued token, so --strict-auth refuses them."""
+    client = tracked_app(strict_auth=True, token_ttl_seconds=600).test_client()
+    client.post("/_sandbox/credentials", json={"provider": "fire", "credential": "pk_test_jwt01", "tenant": "jwt"})
+    headers = fire_headers(client, api_key="pk_test_jwt01")
+    token = headers["Authorization"].removeprefix("Bearer ")
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert (claims["sub"], claims["iss"], claims["exp"] - claims["iat"]) == (FIRE_ACCOUNT, "refund-sandbox/fire", 600)
+    forged = jwt.encode(claims, "not-the-sandbox-secret-0123456789ab", algorithm="HS256")
+    url = "/fire/api/v4/integrations/sales/aggregator/orders/nope/refund"
+    body = {"reason": "r", "vendor_uid": "v"}
+    assert client.post(url, json=body, headers={**headers, "Authorization": f"Bearer {forged}"}).status_code == 401
+    assert client.post(url, json=body, headers=headers).status_code == 404

@@ -19,7 +19,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from sandbox.testing import LiveSandbox
 
-from conftest import APPS, ROOT
+from conftest import ROOT, shared, track
 from live_server import call
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,16 +43,11 @@ def browser():
         launched.close()
 
 
-def _live(**settings) -> LiveSandbox:
-    live = LiveSandbox(validate_responses=True, **settings)
-    APPS.append(live.app)  # its answers are checked against the contracts like every test app's
-    return live
-
-
 @pytest.fixture(scope="module")
 def sandbox():
-    live = _live()
-    yield live
+    live = LiveSandbox(validate_responses=True)  # its answers are checked against the contracts like every app's
+    with shared(live.app):
+        yield live
     live.stop()
 
 
@@ -180,7 +175,8 @@ def test_reset_asks_first_then_puts_the_tenant_back(sandbox, page, tenant):
 
 
 def test_control_token_login_keeps_a_session_cookie(browser, tenant):
-    live = _live(control_token=CONTROL_TOKEN)
+    live = LiveSandbox(validate_responses=True, control_token=CONTROL_TOKEN)
+    track(live.app)
     context = browser.new_context()
     try:
         page = context.new_page()

@@ -10,9 +10,6 @@ token that has expired is refused in both modes.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import itertools
 import json
 import re
@@ -22,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import jwt
 
 from sandbox.core.errors import Kind, SandboxError
 
@@ -85,13 +84,15 @@ class CredentialRegistry:
     def lookup(self, provider: str, credential: str) -> Registration | None:
         return self._items.get((provider, credential))
 
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    def registrations(self) -> list[Registration]:
+        """Every registration, in the order they were made."""
+        with self._lock:
+            return list(self._items.values())
 
 
 class TokenIssuer:
-    """Issues HS256 JWTs for provider logins and remembers them until they expire.
+    """Issues tokens for provider logins (HS256 JWTs signed with PyJWT, or Sanctum tokens) and
+    remembers them until they expire.
 
     Kept in memory: after a restart, clients log in again (as after a real token loss).
     """
@@ -111,13 +112,10 @@ class TokenIssuer:
             alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
             token = f"{next(self._serial)}|" + "".join(secrets.choice(alphabet) for _ in range(48))
         else:
-            header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-            claims = {"sub": subject, "iat": int(now.timestamp()),
-                      "exp": int(expires.timestamp()) if expires else None,
-                      "jti": secrets.token_hex(8), "iss": f"refund-sandbox/{provider}"}
-            payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
-            signature = _b64(hmac.new(self._secret, f"{header}.{payload}".encode(), hashlib.sha256).digest())
-            token = f"{header}.{payload}.{signature}"
+            claims = {"sub": subject, "iat": now, "jti": secrets.token_hex(8), "iss": f"refund-sandbox/{provider}"}
+            if expires is not None:
+                claims["exp"] = expires
+            token = jwt.encode(claims, self._secret, algorithm="HS256")
         issued = IssuedToken(provider, tenant, scopes, expires)
         with self._lock:
             self._tokens[token] = issued

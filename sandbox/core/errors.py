@@ -23,7 +23,6 @@ class Kind(enum.Enum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     CONFLICT = "conflict"
-    UNPROCESSABLE = "unprocessable"
     NOT_ACCEPTABLE = "not_acceptable"
     TOO_LARGE = "payload_too_large"
     RATE_LIMITED = "rate_limited"
@@ -41,7 +40,6 @@ DEFAULT_STATUS = {
     Kind.NOT_ACCEPTABLE: 406,
     Kind.CONFLICT: 409,
     Kind.TOO_LARGE: 413,
-    Kind.UNPROCESSABLE: 422,
     Kind.RATE_LIMITED: 429,
     Kind.INTERNAL: 500,
     Kind.NOT_IMPLEMENTED: 501,
