@@ -254,3 +254,13 @@ def test_each_scenario_round_trips_calculate_into_refund(client, scenario):
         assert response.status_code == 400 and "non_field_errors" in response.get_json()
     else:
         assert response.status_code == 200 and response.get_json()["total_refund_amount"] == calc["amount_incl_tax"]
+
+
+def test_a_null_shipping_amount_is_refused_before_the_order_is_looked_up(client):
+    """The contract forbids null there: 400 in DRF's shape, for a known and an unknown order."""
+    headers = {"Authorization": "Bearer " + "a1b2c3d4e5" * 3}
+    for number in ("100101", "999999"):
+        response = client.post(f"/nextcommerce/api/admin/orders/{number}/refund/calculate/",
+                               json={"refund_shipping": {"amount_excl_tax": None}}, headers=headers)
+        assert response.status_code == 400, (number, response.get_json())
+        assert response.get_json() == {"refund_shipping": {"amount_excl_tax": ["This field may not be null."]}}

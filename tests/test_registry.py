@@ -64,3 +64,17 @@ def test_fixture_documents_carry_their_keys(provider):
                 key = doc.get(key_field)
                 assert isinstance(key, (str, int)) and not isinstance(key, bool), \
                     f"{table}/{doc_id} lacks its key {key_field}"
+
+
+def test_core_names_no_provider_and_imports_neither_providers_nor_control():
+    """sandbox/core is shared machinery: providers and the control plane hand it what it needs
+    (install's Fallback, each Provider's data), so a sixth provider changes nothing there."""
+    import re
+
+    names = re.compile(r"\b(Fire|Purple ?Dot|purpledot|Nuweb|nuweb|Shoplazza|shoplazza|Next ?Commerce|nextcommerce"
+                       r"|29next|Deuna|Kushki|Sanctum|sanctum|SANCTUM)\b")
+    for path in sorted((ROOT / "sandbox" / "core").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert not names.findall(text), f"{path.name} names a provider: {sorted(set(names.findall(text)))}"
+        assert not re.search(r"^\s*(from|import) sandbox\.(control|providers|ui)\b", text, re.M), \
+            f"{path.name} imports from the control plane, the dashboard or a provider"

@@ -15,7 +15,7 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,7 +25,6 @@ import jwt
 from sandbox.core.errors import Kind, SandboxError
 
 ANY_TOKEN = re.compile(r"[\x21-\x7e]{1,512}")
-SANCTUM = re.compile(r"[0-9]{1,12}\|[A-Za-z0-9]{40,80}")
 JWT = re.compile(r"[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}")
 
 
@@ -91,7 +90,7 @@ class CredentialRegistry:
 
 
 class TokenIssuer:
-    """Issues tokens for provider logins (HS256 JWTs signed with PyJWT, or Sanctum tokens) and
+    """Issues tokens for provider logins (HS256 JWTs signed with PyJWT, or a provider's own format) and
     remembers them until they expire.
 
     Kept in memory: after a restart, clients log in again (as after a real token loss).
@@ -104,13 +103,13 @@ class TokenIssuer:
         self._serial = itertools.count(1)
 
     def issue(self, provider: str, tenant: str, scopes: frozenset[str] | None, subject: str,
-              now: datetime, ttl_seconds: int | None, style: str = "jwt") -> tuple[str, IssuedToken]:
-        """A new token for `tenant`: an HS256 JWT (style "jwt"), or a Laravel Sanctum personal
-        access token `<id>|<48 letters and digits>` (style "sanctum"). ttl None: never expires."""
+              now: datetime, ttl_seconds: int | None,
+              make: Callable[[int], str] | None = None) -> tuple[str, IssuedToken]:
+        """A new token for `tenant`: an HS256 JWT, or the provider's own format `make(serial)`
+        (a serial number that grows with every token issued). ttl None: never expires."""
         expires = None if ttl_seconds is None else now + timedelta(seconds=ttl_seconds)
-        if style == "sanctum":
-            alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-            token = f"{next(self._serial)}|" + "".join(secrets.choice(alphabet) for _ in range(48))
+        if make is not None:
+            token = make(next(self._serial))
         else:
             claims = {"sub": subject, "iat": now, "jti": secrets.token_hex(8), "iss": f"refund-sandbox/{provider}"}
             if expires is not None:

@@ -119,7 +119,7 @@ def from_validation(messages: Any, *, status: int | None = None) -> SandboxError
 
 
 def error_object(err: SandboxError, codes: Mapping[Kind, str] | None = None, *, upper: bool = False) -> dict[str, Any]:
-    """`{"code", "message", "field"?}`, the error object of Fire, Purple Dot and the control plane.
+    """`{"code", "message", "field"?}`, the error object several APIs (and the control plane) share.
 
     The code is the error's own, else the catalogue's code for its kind (`codes`), else the
     kind's name (upper-cased when the catalogue's codes are)."""

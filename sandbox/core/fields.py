@@ -94,7 +94,7 @@ class JsonBool(fields.Field):
 
 
 class Money(fields.Field):
-    """An amount stored as an integer scaled by 10**places (minor units, or Fire's 10**4),
+    """An amount stored as an integer scaled by 10**places (minor units, or an API's own scale such as 10**4),
     shown as a fixed-point string ("8.9900")."""
 
     def __init__(self, places: int, **kwargs) -> None:

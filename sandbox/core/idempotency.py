@@ -1,6 +1,6 @@
 """Idempotency keys: key -> (payload fingerprint, stored status and body), per tenant and provider.
 
-Providers that document a key (Purple Dot's `id` + `order`, Nuweb's `uuid`) look it up with
+Providers that document a key (an id and order pair, a uuid...) look it up with
 `replay` inside the tenant's transaction: a repeat with the same payload gets the stored
 answer back (same status, same body) and does nothing again; a repeat with a different
 payload is a CONFLICT; a new key gets None, and the view does the work and keeps its answer
@@ -47,7 +47,6 @@ def fingerprint(payload: Any) -> str:
 class Answer:
     status: int
     body: Any
-    replayed: bool = False
 
 
 def mismatch_error(key: str) -> SandboxError:
@@ -65,7 +64,7 @@ def replay(tx: Tx, key: str, payload: Any,
         return None
     if stored["fingerprint"] != fingerprint(payload):
         raise on_mismatch(key)
-    return Answer(stored["status"], stored["body"], replayed=True)
+    return Answer(stored["status"], stored["body"])
 
 
 def record(tx: Tx, key: str, payload: Any, status: int, body: Any) -> Answer:

@@ -1,7 +1,7 @@
 """Money without floats: Decimal parsing, scaled integers and their string rendering.
 
-Providers store amounts as integers scaled by 10**places (minor units, or Fire's 10**4
-"internal scaled" prices) and render them back as fixed-point strings.
+Providers store amounts as integers scaled by 10**places (minor units, or an API's own
+scale such as 10**4 "internal scaled" prices) and render them back as fixed-point strings.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def parse(text: str, pattern: re.Pattern[str] = _DECIMAL) -> Decimal:
         raise ValueError(f"not a decimal amount: {text!r}")
     try:
         return Decimal(text)
-    except InvalidOperation as exc:  # a pattern that admits "" or "." (Next Commerce's)
+    except InvalidOperation as exc:  # a pattern that admits "" or "." (as some APIs do)
         raise ValueError(f"not a decimal amount: {text!r}") from exc
 
 
@@ -33,18 +33,11 @@ def to_scaled(amount: Decimal | str, places: int) -> int:
     return int(scaled)
 
 
-def from_scaled(scaled: int, places: int) -> Decimal:
-    """Integer scaled by 10**places -> Decimal with exactly `places` decimals."""
-    if isinstance(scaled, bool) or not isinstance(scaled, int):
-        raise TypeError(f"scaled amounts are integers, got {type(scaled).__name__}")
-    return Decimal(scaled).scaleb(-places).quantize(Decimal(1).scaleb(-places))
-
-
 def format_scaled(scaled: int, places: int) -> str:
     """Integer scaled by 10**places -> fixed-point string ("8.9900" for 89900 at 4 places).
 
-    Integer arithmetic only (the same digits as from_scaled, a fifth of the time: every money
-    field of every answer goes through here)."""
+    Integer arithmetic only (the same digits as Decimal's scaleb, a fifth of the time: every
+    money field of every answer goes through here)."""
     if isinstance(scaled, bool) or not isinstance(scaled, int):
         raise TypeError(f"scaled amounts are integers, got {type(scaled).__name__}")
     whole, fraction = divmod(abs(scaled), 10**places)

@@ -45,7 +45,7 @@ class CalculateLineIn(RefundLineIn):
 
 
 class ShippingIn(In):
-    amount_excl_tax = amount(r"-?[0-9]{0,8}(?:\.[0-9]{0,2})?", load_default=None)
+    amount_excl_tax = amount(r"-?[0-9]{0,8}(?:\.[0-9]{0,2})?", load_default=None, allow_none=False)
     full_refund = JsonBool(load_default=False)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import secrets
+import string
 from functools import partial
 
 from flask import Blueprint, jsonify, request
 
 from sandbox.core import idempotency, tenancy
-from sandbox.core.auth import SANCTUM, HeaderCredential
+from sandbox.core.auth import HeaderCredential
 from sandbox.core.provider import Call, operation
 from sandbox.core.runtime import runtime
 from sandbox.providers.nuweb import rules
@@ -16,7 +19,15 @@ from sandbox.providers.nuweb.schemas import LOGIN, ORDER_QUERY, REFUND
 
 KEY = "nuweb"
 bp = Blueprint(KEY, __name__)
+#: Laravel Sanctum personal access tokens: `<id>|<40-80 letters and digits>` (the login issues 48).
+SANCTUM = re.compile(r"[0-9]{1,12}\|[A-Za-z0-9]{40,80}")
 AUTH = HeaderCredential("Authorization", prefix="Bearer ", shape=SANCTUM, accepts_issued=True)
+ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+def sanctum_token(serial: int) -> str:
+    """A new Sanctum token: its database id, a bar, 48 random letters and digits."""
+    return f"{serial}|" + "".join(secrets.choice(ALPHANUMERIC) for _ in range(48))
 
 
 @bp.post("/v1/login")
@@ -30,7 +41,7 @@ def login(call: Call):
         raise invalid("email", "The provided credentials are incorrect.")
     tenant = call.tenant if tenancy.HEADER in request.headers or registered is None else registered.tenant
     token, _ = rt.tokens.issue(KEY, tenant, registered.scopes if registered else None, subject=email,
-                               now=rt.clock.now(tenant), ttl_seconds=None, style="sanctum")
+                               now=rt.clock.now(tenant), ttl_seconds=None, make=sanctum_token)
     return jsonify(token=token), 200
 
 
