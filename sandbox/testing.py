@@ -36,13 +36,19 @@ class LiveSandbox:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop listening (waitress's public `close`), close the connections clients kept alive
-        (the server loop ends when none is left), end the worker threads, then the sandbox's own."""
-        self.server.close()
-        for channel in list(self.server.active_channels.values()):
-            channel.close()
+        """Close the connections clients kept alive and stop listening (waitress's public
+        `close`), from inside the server's loop through its trigger, so no socket is closed
+        under a running select(); the loop ends when nothing is left. Then the worker threads
+        and the sandbox's own."""
+        def close_everything() -> None:
+            for channel in list(self.server.active_channels.values()):
+                channel.close()
+            self.server.close()
+
+        if self._thread.is_alive():
+            self.server.trigger.pull_trigger(close_everything)
+            self._thread.join(10)
         self.server.task_dispatcher.shutdown()
-        self._thread.join(10)
         runtime = self.app.extensions["refund_sandbox"]
         runtime.deliverer.stop()
         runtime.store.close()
