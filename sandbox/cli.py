@@ -65,7 +65,7 @@ def main() -> None:
               help="Persist tenants here (survives restarts and kill -9).")
 @click.option("--strict-auth", is_flag=True, default=None, help="Accept only registered or issued credentials.")
 @click.option("--validate-responses", is_flag=True, default=None, help="Check every response against its contract.")
-@click.option("--threads", type=int, default=None, help="Worker threads [8].")
+@click.option("--threads", type=click.IntRange(1, 1024), default=None, help="Worker threads [8].")
 @click.option("--webhook-url", default=None, help="Also POST every notification here (with retries).")
 @click.option("--control-token", default=None, help="Require X-Sandbox-Control-Token on /_sandbox (health excepted).")
 def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, webhook_url, control_token) -> None:
@@ -100,13 +100,14 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def scenarios(as_json: bool) -> None:
     """List the scenario catalogue."""
+    from sandbox.control.actions import catalogue
     from sandbox.providers import PROVIDERS
 
-    items = [{"name": s.name, "provider": p.key, "description": s.description, "outcome": s.outcome,
-              "overridable": s.overridable} for p in PROVIDERS for s in p.scenarios]
-    if as_json:
-        click.echo(json.dumps(items, indent=2))
+    listed = catalogue(PROVIDERS)
+    if as_json:  # the very document GET /_sandbox/scenarios answers
+        click.echo(json.dumps(listed, indent=2))
         return
+    items = listed["scenarios"]
     width = max(len(item["name"]) for item in items)
     for item in items:
         click.echo(f"{item['name']:<{width}}  {item['outcome']}")
@@ -120,6 +121,11 @@ def _call(method: str, path: str, body: dict | None, tenant: str | None, url: st
         headers["X-Sandbox-Tenant"] = tenant
     if control_token:
         headers["X-Sandbox-Control-Token"] = control_token
+    for name, value in headers.items():  # HTTP header values are Latin-1 at best
+        if not value.isascii() or not value.isprintable():
+            raise click.ClickException(f"{name} {value!r} is not printable ASCII, so it cannot be sent as a header"
+                                       + (" (tenant names match [A-Za-z0-9_-][A-Za-z0-9._-]{0,63})"
+                                          if name == "X-Sandbox-Tenant" else ""))
     payload = json.dumps(body or {}).encode()
     if url:
         req = urllib.request.Request(url.rstrip("/") + path, data=payload, method=method, headers=headers)

@@ -43,7 +43,14 @@ def refund_sandbox_server(pytestconfig: pytest.Config) -> Iterator[LiveSandbox]:
     port = _option(pytestconfig, "port")
     if not str(port).isdigit() or int(port) > 65535:
         raise pytest.UsageError(f"--refund-sandbox-port {port!r}: give a port 0-65535 (0: a free one)")
-    server = LiveSandbox(host=_option(pytestconfig, "host"), port=int(port))
+    from sandbox.settings import ConfigError
+
+    try:
+        server = LiveSandbox(host=_option(pytestconfig, "host"), port=int(port))
+    except ConfigError as exc:  # one line, naming this plugin's own options (not serve's --port)
+        message = str(exc).split(";")[0]
+        pytest.fail(f"refund-sandbox: {message}; choose another with --refund-sandbox-port / --refund-sandbox-host "
+                    "(or the refund_sandbox_port / refund_sandbox_host ini keys)", pytrace=False)
     try:
         yield server
     finally:

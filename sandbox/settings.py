@@ -38,6 +38,11 @@ def _data_dir(name: str) -> Path:
     )
 
 
+#: Numbers that make no sense below 1.
+AT_LEAST_ONE = ("threads", "token_ttl_seconds", "outbox_limit", "journal_limit", "journal_total", "outbox_total",
+                "max_body_bytes")
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -58,6 +63,15 @@ class Settings:
     control_token: str | None = None
     contracts_dir: Path = field(default_factory=lambda: _data_dir("contracts"))
     fixtures_dir: Path = field(default_factory=lambda: _data_dir("fixtures"))
+
+    def __post_init__(self) -> None:
+        """:raise ConfigError: a number out of its range (a server with 0 threads never answers)."""
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port {self.port} is out of range; use 1-65535 (0 picks a free one)")
+        for name in AT_LEAST_ONE:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)} "
+                                  f"(--{name.replace('_', '-')} or {ENV_PREFIX}{name.upper()})")
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

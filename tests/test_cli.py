@@ -187,7 +187,7 @@ def test_scenarios_lists_the_catalogue():
     assert {"fire.deuna_paid", "fire.deuna_missing_token", "fire.card_paid"} <= set(names)
     as_json = CliRunner().invoke(main, ["scenarios", "--json"])
     assert as_json.exit_code == 0
-    assert {i["name"] for i in json.loads(as_json.output)} == set(names)
+    assert {i["name"] for i in json.loads(as_json.output)["scenarios"]} == set(names)
 
 
 def test_the_console_script_is_installed():

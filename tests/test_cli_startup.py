@@ -106,3 +106,23 @@ def test_a_port_out_of_range_is_refused_by_the_option(tmp_path):
 def test_an_environment_number_that_is_not_one_names_the_variable(tmp_path):
     line = error_line(serve("--port", str(free_port()), cwd=tmp_path, env={"REFUND_SANDBOX_THREADS": "eight"}))
     assert "REFUND_SANDBOX_THREADS='eight' is not a whole number" in line
+
+
+@pytest.mark.parametrize("args, env, words", [
+    (("--threads", "0"), {}, "'--threads': 0 is not in the range 1<=x<=1024"),
+    ((), {"REFUND_SANDBOX_THREADS": "0"}, "threads must be at least 1, not 0"),
+    ((), {"REFUND_SANDBOX_MAX_BODY_BYTES": "-5"}, "max_body_bytes must be at least 1, not -5"),
+])
+def test_numbers_that_would_serve_nothing_are_refused(tmp_path, args, env, words):
+    """0 worker threads used to start a server that logged 'serving' and never answered."""
+    result = serve("--port", str(free_port()), *args, cwd=tmp_path, env=env)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert words in result.stderr
+
+
+def test_a_tenant_that_cannot_be_a_header_is_one_line_not_a_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "sandbox", "seed", "fire.card_paid", "--url",
+                             f"http://127.0.0.1:{free_port()}", "--tenant", "租户"],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False)
+    line = error_line(result)
+    assert "X-Sandbox-Tenant '租户' is not printable ASCII" in line

@@ -131,3 +131,13 @@ def test_the_control_token_401_says_missing_or_wrong():
     wrong = client.post("/_sandbox/reset", headers={"X-Sandbox-Control-Token": "nope"})
     assert wrong.headers[DETAIL].startswith("X-Sandbox-Control-Token does not match the token")
     assert "s3cret-token" not in wrong.headers[DETAIL]
+
+
+def test_a_404_with_an_oversized_body_stays_a_404(client):
+    """The 404's explanation reads the body for the order it names; one over the size limit is
+    left alone instead of turning the answer into a 500."""
+    big = b'{"pad": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    response = client.open("/shoplazza/openapi/2022-01/orders/999", method="GET", data=big,
+                           headers={"access-token": "sandbox-token-0123456789abcdef0123",
+                                    "Content-Type": "application/json"})
+    assert response.status_code == 404 and response.get_json() == {"errors": ["Order not found"]}

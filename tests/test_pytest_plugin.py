@@ -98,7 +98,9 @@ def test_the_port_can_come_from_the_ini_file_and_a_busy_one_is_a_clear_error(pyt
         pytester.makepyfile(test_busy="def test_busy(refund_sandbox):\n    pass\n")
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([f"*port {port} on 127.0.0.1 is already in use*"])
+    result.stdout.fnmatch_lines([f"*refund-sandbox: port {port} on 127.0.0.1 is already in use; choose another with "
+                                 "--refund-sandbox-port*"])
+    assert "Traceback" not in result.stdout.str() and "sandbox/app.py" not in result.stdout.str()
 
 
 def test_a_malformed_port_option_is_a_usage_error(pytester):

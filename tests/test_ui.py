@@ -272,3 +272,9 @@ def test_hostile_path_and_query_values_get_a_4xx_page_and_change_nothing(client,
     assert b"Traceback" not in response.data
     assert (client.get("/_sandbox/requests?limit=1").get_json()["total"],
             client.get("/_sandbox/faults").get_json()) == before
+
+
+def test_a_hostile_overrides_field_is_the_forms_400_not_a_crash(client):
+    """Deep JSON in a form's overrides field: the bounds every JSON body keeps, then the 400 page."""
+    response = post(client, "/_sandbox/ui/scenarios/fire.card_paid", overrides="[" * 100_000, count="1")
+    assert response.status_code == 400 and response.mimetype == "text/html"

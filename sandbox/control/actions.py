@@ -28,6 +28,12 @@ def find_provider(key: str, kind: Kind = Kind.NOT_FOUND) -> Provider:
     return provider
 
 
+def catalogue(providers: Any) -> dict[str, Any]:
+    """The scenario catalogue of `providers`, as `GET /_sandbox/scenarios` and `scenarios --json` show it."""
+    return {"scenarios": [{"name": s.name, "provider": p.key, "description": s.description, "outcome": s.outcome,
+                           "overridable": s.overridable} for p in providers for s in p.scenarios]}
+
+
 def find_scenario(name: str) -> tuple[Provider, Scenario]:
     """The scenario `name` of a provider this sandbox serves.
 

@@ -78,10 +78,7 @@ def list_providers():
 
 @bp.get("/scenarios")
 def list_scenarios():
-    items = [{"name": s.name, "provider": p.key, "description": s.description, "outcome": s.outcome,
-              "overridable": s.overridable}
-             for p in runtime().providers.values() for s in p.scenarios]
-    return jsonify(scenarios=items)
+    return jsonify(actions.catalogue(runtime().providers.values()))
 
 
 @bp.post("/scenarios/<name>")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from sandbox.core import body as json_body
 from sandbox.core import tenancy
@@ -49,7 +50,11 @@ def tenant_source(ctx: Any) -> str:
 
 
 def _missing_order(provider: Any, ctx: Any) -> str | None:
-    ref = provider.order_ref_of(request.view_args or {}, json_body.peek(provider.untyped_body_is_json))
+    try:
+        sent = json_body.peek(provider.untyped_body_is_json)
+    except RequestEntityTooLarge:  # the 404 came first; the body is not looked at
+        sent = None
+    ref = provider.order_ref_of(request.view_args or {}, sent)
     if ref is None:
         return None
     rt = runtime()

@@ -9,7 +9,6 @@ then redirects (303) to the page that shows the result.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import request
@@ -17,7 +16,7 @@ from marshmallow import Schema
 
 from sandbox.control import actions
 from sandbox.control.schemas import CLOCK, FAULT, SCENARIO
-from sandbox.core import tenancy
+from sandbox.core import body, tenancy
 from sandbox.core.errors import Kind, SandboxError
 from sandbox.core.provider import load
 from sandbox.core.runtime import runtime
@@ -45,7 +44,7 @@ def coerce(schema: Schema, form: dict[str, str]) -> dict[str, Any]:
             elif kind == "Float":
                 typed[key] = float(raw)
             elif kind == "Dict":
-                typed[key] = json.loads(raw)
+                typed[key] = body.parse(raw.encode())  # the bounds every JSON body keeps (depth, size)
             else:
                 typed[key] = raw
         except ValueError:
