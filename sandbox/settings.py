@@ -38,40 +38,42 @@ def _data_dir(name: str) -> Path:
     )
 
 
-#: Numbers that make no sense below 1.
-AT_LEAST_ONE = ("threads", "token_ttl_seconds", "outbox_limit", "journal_limit", "journal_total", "outbox_total",
-                "max_body_bytes")
+def _within(low: int, high: int | None = None) -> dict[str, Any]:
+    """A number field's range, declared beside the field and checked when Settings is built."""
+    return {"range": (low, high)}
 
 
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = field(default=8080, metadata=_within(0, 65535))  # 0 picks a free port
     only: str | None = None
     data_dir: Path | None = None
     strict_auth: bool = False
-    token_ttl_seconds: int = 3600
+    token_ttl_seconds: int = field(default=3600, metadata=_within(1))
     validate_responses: bool = False
-    threads: int = 8
+    threads: int = field(default=8, metadata=_within(1))  # 0 threads would serve nothing
     log_requests: bool = True
-    outbox_limit: int = 1000
-    journal_limit: int = 1000
-    journal_total: int = 20_000
-    outbox_total: int = 20_000
-    max_body_bytes: int = 1024 * 1024
+    outbox_limit: int = field(default=1000, metadata=_within(1))
+    journal_limit: int = field(default=1000, metadata=_within(1))
+    journal_total: int = field(default=20_000, metadata=_within(1))
+    outbox_total: int = field(default=20_000, metadata=_within(1))
+    max_body_bytes: int = field(default=1024 * 1024, metadata=_within(1))
     webhook_url: str | None = None
     control_token: str | None = None
     contracts_dir: Path = field(default_factory=lambda: _data_dir("contracts"))
     fixtures_dir: Path = field(default_factory=lambda: _data_dir("fixtures"))
 
     def __post_init__(self) -> None:
-        """:raise ConfigError: a number out of its range (a server with 0 threads never answers)."""
-        if not 0 <= self.port <= 65535:
-            raise ConfigError(f"port {self.port} is out of range; use 1-65535 (0 picks a free one)")
-        for name in AT_LEAST_ONE:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)} "
-                                  f"(--{name.replace('_', '-')} or {ENV_PREFIX}{name.upper()})")
+        """:raise ConfigError: a number outside the range its field declares."""
+        for f in fields(self):
+            if "range" not in f.metadata:
+                continue
+            (low, high), value = f.metadata["range"], getattr(self, f.name)
+            if value < low or (high is not None and value > high):
+                bound = f"at least {low}" if high is None else f"{low}-{high}"
+                raise ConfigError(f"{f.name} must be {bound}, not {value} "
+                                  f"(--{f.name.replace('_', '-')} or {ENV_PREFIX}{f.name.upper()})")
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
