@@ -121,11 +121,13 @@ def _call(method: str, path: str, body: dict | None, tenant: str | None, url: st
         headers["X-Sandbox-Tenant"] = tenant
     if control_token:
         headers["X-Sandbox-Control-Token"] = control_token
+    from sandbox.core.tenancy import NAME
+
     for name, value in headers.items():  # HTTP header values are Latin-1 at best
         if not value.isascii() or not value.isprintable():
             raise click.ClickException(f"{name} {value!r} is not printable ASCII, so it cannot be sent as a header"
-                                       + (" (tenant names match [A-Za-z0-9_-][A-Za-z0-9._-]{0,63})"
-                                          if name == "X-Sandbox-Tenant" else ""))
+                                       + (f" (tenant names match {NAME.pattern})" if name == "X-Sandbox-Tenant"
+                                          else ""))
     payload = json.dumps(body or {}).encode()
     if url:
         req = urllib.request.Request(url.rstrip("/") + path, data=payload, method=method, headers=headers)

@@ -19,8 +19,7 @@ import schemathesis
 from schemathesis.cli import run as schemathesis_run
 
 from sandbox.core.contracts import HTTP_METHODS, parse
-
-TENANT_HEADER = "X-Sandbox-Tenant"
+from sandbox.core.tenancy import HEADER as TENANT_HEADER
 
 #: What a warning schemathesis may print means for a contract, said before the run.
 NOTES = {

@@ -16,7 +16,7 @@ from sandbox.control.schemas import CLOCK, CREDENTIAL, FAULT, REQUESTS_QUERY, SC
 from sandbox.core import body as json_body
 from sandbox.core.clock import isoformat_ms
 from sandbox.core.errors import Kind, SandboxError
-from sandbox.core.provider import Provider, load
+from sandbox.core.provider import load
 from sandbox.core.runtime import runtime
 from sandbox.core.tenancy import current_tenant
 
@@ -40,10 +40,6 @@ def require_control_token():
         raise SandboxError(Kind.UNAUTHENTICATED, f"the control plane needs the {TOKEN_HEADER} header",
                            field=TOKEN_HEADER, detail=f"{TOKEN_HEADER} {why} this sandbox was started with "
                            "(--control-token or REFUND_SANDBOX_CONTROL_TOKEN)")
-
-
-def _provider(key: str) -> Provider:
-    return actions.find_provider(key)
 
 
 def _body(schema) -> dict[str, Any]:
@@ -95,7 +91,7 @@ def reset():
 
 @bp.get("/<provider>/orders/<order_ref>")
 def get_order(provider: str, order_ref: str):
-    p = _provider(provider)
+    p = actions.find_provider(provider)
     tenant = current_tenant()
     order = actions.order(tenant, p, order_ref)
     return jsonify(provider=p.key, tenant=tenant, order_ref=order_ref, order=p.present_order(order))
@@ -103,15 +99,17 @@ def get_order(provider: str, order_ref: str):
 
 @bp.get("/<provider>/refunds")
 def list_refunds(provider: str):
-    p = _provider(provider)
+    p = actions.find_provider(provider)
     tenant = current_tenant()
     return jsonify(provider=p.key, tenant=tenant, refunds=actions.refunds(tenant, p))
+
+
 @bp.get("/notifications")
 def list_notifications():
     json_body.check_query(400)
     provider = request.args.get("provider")
     if provider is not None:
-        _provider(provider)
+        actions.find_provider(provider)
     tenant = current_tenant()
     return jsonify(tenant=tenant, notifications=runtime().outbox.list(tenant, provider))
 
@@ -133,7 +131,7 @@ def list_requests():
     json_body.check_query(400)
     query = load(REQUESTS_QUERY, request.args.to_dict(), 400)
     if query["provider"] is not None:
-        _provider(query["provider"])
+        actions.find_provider(query["provider"])
     since = isoformat_ms(query["since"]) if query["since"] is not None else None
     tenant = current_tenant()
     items, total = rt.journal.query(tenant, provider=query["provider"], operation=query["operation"],

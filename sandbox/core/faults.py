@@ -53,8 +53,7 @@ def injected_error(status: int, codes: dict[str, Any], code: str | None, method:
     else:
         message, field_name = entry or f"injected fault: status {status}", None
     message = message.replace("{method}", method).replace("{path}", path.lstrip("/"))
-    return SandboxError(kind_for_status(status), message, status=status, code=code, field=field_name,
-                        details={"injected": True})
+    return SandboxError(kind_for_status(status), message, status=status, code=code, field=field_name)
 
 
 @dataclass

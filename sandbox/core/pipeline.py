@@ -12,8 +12,8 @@
   6. the view        @operation       rules, store transaction, answer
   7. render          error handlers   any exception -> SandboxError -> the owner's native body
                                       (+ X-Sandbox-Error-Detail); unknown routes and 405s too
-  8. finish          after_request    self-check against the contract, journal (secrets
-                                      redacted), X-Sandbox-* echo headers, access log
+  8. finish          after_request    self-check against the contract and journal entry
+                                      (sandbox.core.exchange), X-Sandbox-* echo headers, log
 
 Core knows no provider and no control plane: `install()` receives the fallback owner (the
 control plane's key, its error renderer and its contract) and every provider is data.
@@ -34,9 +34,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.routing import RequestRedirect
 
 from sandbox.core import body as json_body
-from sandbox.core import context, explain, faults, ids, journal
+from sandbox.core import context, exchange, explain, faults, ids
 from sandbox.core.auth import AuthContext, Principal
-from sandbox.core.clock import isoformat_ms
 from sandbox.core.contracts import APPEND_SLASH, UNKNOWN_ROUTE
 from sandbox.core.errors import Kind, RawBody, SandboxError
 from sandbox.core.provider import Call, Provider, load
@@ -102,8 +101,7 @@ def append_slash(new_url: str) -> Response:
     APPEND_SLASH answers 301 to the slashed URL with an empty body; everyone else, 404."""
     ctx = context.current()
     if ctx.provider is None or not ctx.provider.append_slash:
-        raise SandboxError(Kind.NOT_FOUND, f"no route for {request.method} {request.path}",
-                           details={"unknown_route": True})
+        raise unknown_route(ctx)
     ctx.routing = APPEND_SLASH
     response = Response(b"", status=301, mimetype="text/html")
     response.headers["Location"] = new_url
@@ -234,13 +232,18 @@ def render(err: SandboxError) -> Response:
     return response
 
 
+def unknown_route(ctx: context.RequestContext | None) -> SandboxError:
+    """A path no operation serves: a 404 in the owner's format, checked against its UnknownRoute."""
+    if ctx is not None:
+        ctx.routing = UNKNOWN_ROUTE
+    return SandboxError(Kind.NOT_FOUND, f"no route for {request.method} {request.path}",
+                        details={"unknown_route": True})
+
+
 def render_http_exception(exc: HTTPException) -> Response:
     ctx = context.current()
     if isinstance(exc, NotFound):
-        if ctx is not None:
-            ctx.routing = UNKNOWN_ROUTE
-        err = SandboxError(Kind.NOT_FOUND, f"no route for {request.method} {request.path}",
-                           details={"unknown_route": True})
+        err = unknown_route(ctx)
     elif isinstance(exc, MethodNotAllowed):
         allowed = sorted(exc.valid_methods or [])
         if ctx is not None:
@@ -291,9 +294,9 @@ def finish(response: Response) -> Response:
     unanswered = bool(request.environ.get(faults.DROP) or request.environ.get(faults.HOLD))
     mismatch = None
     if rt.settings.validate_responses and not unanswered:
-        mismatch = self_check(rt, ctx, response)
+        mismatch = exchange.self_check(rt, ctx, response, _fallback().contract)
     if ctx.owner in rt.providers:
-        record_exchange(rt, ctx, response, unanswered, mismatch)
+        exchange.record(rt, ctx, response, unanswered, mismatch)
     response.headers["X-Sandbox-Request-Id"] = ctx.trace_id
     if ctx.owner:
         response.headers["X-Sandbox-Provider"] = ctx.owner
@@ -303,49 +306,3 @@ def finish(response: Response) -> Response:
                         if request.query_string else request.path, response.status_code, ctx.elapsed_ms(),
                         ctx.tenant)
     return response
-
-
-def self_check(rt: Any, ctx: context.RequestContext, response: Response) -> str | None:
-    """Check the answer against its contract: the operation's, the path's 405 (declared on
-    each of its operations), or the owner's declared answer for unknown routes and missing
-    trailing slashes. Injected faults are checked too, and recorded as injected."""
-    contract = ctx.owner if ctx.owner in rt.providers else _fallback().contract
-    if request.url_rule is not None:
-        checks = [((request.endpoint or "").rsplit(".", 1)[-1], request.method)]
-    elif ctx.routing in (UNKNOWN_ROUTE, APPEND_SLASH):
-        checks = [(ctx.routing, request.method)]
-    elif ctx.routing:  # a 405: the endpoints of the path
-        checks = [(endpoint.rsplit(".", 1)[-1], None) for endpoint in ctx.routing]
-    else:
-        return None
-    problems = [rt.contracts.check(rt.selfcheck, contract, operation_id, method, response.status_code,
-                                   response.get_data(), response.content_type, injected=ctx.fault_status is not None)
-                for operation_id, method in checks]
-    return next((p for p in problems if p), None)
-
-
-def _request_body() -> bytes:
-    """The request body for the journal; one over the size limit is not read (it was refused)."""
-    try:
-        return request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        return b"[body over the size limit, not recorded]"
-
-
-def record_exchange(rt: Any, ctx: context.RequestContext, response: Response, unanswered: bool,
-                    mismatch: str | None) -> None:
-    """One journal entry for a provider exchange, under the request's tenant (secrets are
-    redacted when the journal is read)."""
-    read_as_json = json_body.is_json(ctx.provider is not None and ctx.provider.untyped_body_is_json)
-    rt.journal.record(ctx.tenant, {
-        "time": isoformat_ms(rt.clock.now(ctx.tenant)), "provider": ctx.owner,
-        "operation": (request.endpoint or "").rsplit(".", 1)[-1] if request.url_rule is not None else None,
-        "method": request.method, "path": request.full_path if request.query_string else request.path,
-        "status": response.status_code, "duration_ms": round(ctx.elapsed_ms(), 2),
-        "error_code": ctx.error_code, "error_detail": ctx.error_detail, "fault": ctx.fault,
-        "answered": not unanswered,
-        "contract_mismatch": mismatch,
-        "request": {"headers": list(request.headers.items()),
-                    "body": journal.Body.of(_request_body(), read_as_json)},
-        "response": {"body": journal.Body.of(response.get_data(), response.is_json)},
-    })
