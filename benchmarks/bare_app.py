@@ -1,10 +1,11 @@
-"""The load benchmark's ceiling: a bare Flask app under waitress, set up as `refund-sandbox serve` is.
+"""The load benchmark's ceiling: a bare Flask app on granian, set up as `refund-sandbox serve` is.
 
 Owns the tiny app `benchmarks/load.py` starts as its own process: `POST /refund` parses a
 small JSON body and answers a small JSON body; `GET /health` says it is up. It is served
-by the very server `refund-sandbox serve` builds (`sandbox.app.wsgi_server`: waitress's
-create_server with the same Settings, threads and limits), so the gap between this and the
-sandbox is the sandbox's own work.
+by the very server `refund-sandbox serve` builds (`sandbox.serving.FrontServer` with the same
+Settings: threads, header timeout) and behind the same outermost WSGI layer
+(`sandbox.core.edge.WireEdge`: the body in one piece), so the gap between this and the sandbox
+is the sandbox's own work.
 
     python benchmarks/bare_app.py --port 18081
 """
@@ -12,12 +13,11 @@ sandbox is the sandbox's own work.
 from __future__ import annotations
 
 import argparse
-from types import SimpleNamespace
 
 from flask import Flask, jsonify, request
 
-from sandbox.app import run_until_stopped, wsgi_server
-from sandbox.core.runtime import EXTENSION
+from sandbox.core.edge import WireEdge
+from sandbox.serving import FrontServer
 from sandbox.settings import Settings
 
 
@@ -35,14 +35,14 @@ def create_app() -> Flask:
     def health():
         return jsonify(status="ok")
 
+    app.wsgi_app = WireEdge(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
-def make_server(app: Flask, settings: Settings):
-    """`serve`'s own server: `sandbox.app.wsgi_server`, which reads only the settings from the
-    app's runtime (given here)."""
-    app.extensions[EXTENSION] = SimpleNamespace(settings=settings)
-    return wsgi_server(app, host=settings.host, port=settings.port)
+def make_server(app: Flask, settings: Settings) -> FrontServer:
+    """`serve`'s own server, with `serve`'s settings."""
+    return FrontServer(app, host=settings.host, port=settings.port, threads=settings.threads,
+                       header_timeout_ms=settings.header_timeout_ms)
 
 
 def main() -> None:
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
     settings = Settings.load(host=args.host, port=args.port, threads=args.threads)
-    run_until_stopped(make_server(create_app(), settings))
+    make_server(create_app(), settings).serve()
 
 
 if __name__ == "__main__":

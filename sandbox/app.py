@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from flask import Flask, jsonify
 
@@ -19,7 +16,7 @@ from sandbox.control import bp as control_bp
 from sandbox.core import idempotency
 from sandbox.core.auth import CredentialRegistry
 from sandbox.core.contracts import Contracts
-from sandbox.core.faults import FaultMiddleware
+from sandbox.core.edge import WireEdge
 from sandbox.core.journal import Outbox, RequestJournal, Secrets
 from sandbox.core.provider import Provider
 from sandbox.core.runtime import EXTENSION, Runtime
@@ -107,7 +104,7 @@ def create_app(settings: Settings | None = None, providers: Sequence[Provider] =
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes  # larger bodies: 413 in the owner's format
     app.extensions[EXTENSION] = rt
     core.install(app, CONTROL)
-    app.wsgi_app = FaultMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = WireEdge(app.wsgi_app)  # type: ignore[method-assign]
     for key, provider in served.items():
         mount = rt.mount(key)
         app.register_blueprint(provider.blueprint, url_prefix=mount or None)
@@ -118,57 +115,6 @@ def create_app(settings: Settings | None = None, providers: Sequence[Provider] =
     app.add_url_rule("/_sandbox/openapi.json", endpoint="contract_control",
                      view_func=_contract_view(rt, CONTROL_CONTRACT, ""))
     return app
-
-
-def wsgi_server(app: Flask, *, host: str, port: int) -> Any:
-    """The app under waitress, as `refund-sandbox serve` runs it (threads from the settings).
-
-    Bodies over the sandbox's limit are refused by the app, in the owner's format (413).
-    waitress itself refuses only bodies over 16 times that, before buffering them, with its
-    own plain-text 413, so a hostile upload can neither fill the disk nor reach the app.
-    """
-    from waitress import create_server
-
-    settings = app.extensions[EXTENSION].settings
-    try:
-        return create_server(app, host=host, port=port, threads=settings.threads, ident="refund-sandbox",
-                             max_request_body_size=16 * settings.max_body_bytes)
-    except OSError as exc:
-        raise ConfigError(_bind_failure(exc, host, port)) from None
-    except ValueError:  # waitress: a host name that does not resolve, or a port out of range
-        raise ConfigError(f"cannot listen on {host}:{port}: unknown host or invalid port; give an address of "
-                          "this machine with --host (e.g. 127.0.0.1 or 0.0.0.0) and a port 1-65535 with --port"
-                          ) from None
-
-
-def _bind_failure(exc: OSError, host: str, port: int) -> str:
-    """One line for a socket that cannot be bound: what happened and the way out."""
-    if exc.errno == errno.EADDRINUSE:
-        return (f"port {port} on {host} is already in use; stop what is listening there, or choose another "
-                "port with --port (or REFUND_SANDBOX_PORT)")
-    if exc.errno == errno.EACCES:
-        return (f"no permission to listen on port {port} on {host} (ports below 1024 need privileges); "
-                "choose another port with --port")
-    if exc.errno == errno.EADDRNOTAVAIL:
-        return (f"cannot listen on {host}:{port} ({exc.strerror or exc}); give an address of this machine "
-                "with --host, e.g. 127.0.0.1 or 0.0.0.0")
-    return f"cannot listen on {host}:{port} ({exc.strerror or exc}); check --host and --port"
-
-
-def run_until_stopped(server: Any, *cleanup: Callable[[], None]) -> None:
-    """Serve until SIGTERM or Ctrl-C (exit 0 either way), then close the server and run `cleanup`."""
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
-        for step in cleanup:
-            step()
 
 
 def _contract_view(rt: Runtime, owner: str, mount: str):

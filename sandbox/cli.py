@@ -1,6 +1,7 @@
 """`refund-sandbox`: serve, scenarios, seed, reset.
 
-`serve` runs the app under waitress (one process, threads), logging one line per request.
+`serve` runs the app on granian (sandbox/serving.py: a main process and one forked worker with
+`--threads` WSGI threads), logging one line per request.
 `seed` and `reset` talk to a running sandbox with `--url`, or work offline on `--data-dir`.
 """
 
@@ -65,21 +66,27 @@ def main() -> None:
               help="Persist tenants here (survives restarts and kill -9).")
 @click.option("--strict-auth", is_flag=True, default=None, help="Accept only registered or issued credentials.")
 @click.option("--validate-responses", is_flag=True, default=None, help="Check every response against its contract.")
-@click.option("--threads", type=click.IntRange(1, 1024), default=None, help="Worker threads [8].")
+@click.option("--threads", type=click.IntRange(1, 1024), default=None, help="WSGI threads [8].")
+@click.option("--header-timeout-ms", type=click.IntRange(100, 60_000), default=None,
+              help="Cut off a client whose request head is unfinished, or idle keep-alive, this long [30000].")
 @click.option("--webhook-url", default=None, help="Also POST every notification here (with retries).")
 @click.option("--control-token", default=None, help="Require X-Sandbox-Control-Token on /_sandbox (health excepted).")
-def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, webhook_url, control_token) -> None:
+def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, header_timeout_ms, webhook_url,
+          control_token) -> None:
     """Serve every provider (or --only one) and the /_sandbox control plane."""
-    from sandbox.app import create_app, run_until_stopped, wsgi_server
+    from sandbox.app import create_app
+    from sandbox.serving import FrontServer, raise_open_files_limit
 
     _configure_logging()
     try:  # every foreseeable start-up failure is one line naming the way out, never a traceback
         settings = Settings.load(host=host, port=port, only=only, data_dir=data_dir, strict_auth=strict_auth,
-                                 validate_responses=validate_responses, threads=threads, webhook_url=webhook_url,
+                                 validate_responses=validate_responses, threads=threads,
+                                 header_timeout_ms=header_timeout_ms, webhook_url=webhook_url,
                                  control_token=control_token)
         app = create_app(settings)
         runtime = app.extensions["refund_sandbox"]
-        server = wsgi_server(app, host=settings.host, port=settings.port)
+        server = FrontServer(app, host=settings.host, port=settings.port, threads=settings.threads,
+                             header_timeout_ms=settings.header_timeout_ms)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     runtime.store.after_load = _freeze_heap
@@ -90,10 +97,18 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
             "listening on %s beyond loopback without --control-token: anyone who reaches this port can reset "
             "tenants, register credentials and inject faults (set --control-token or REFUND_SANDBOX_CONTROL_TOKEN)",
             settings.host)
+    raise_open_files_limit()  # one descriptor per client connection
     mounts = ", ".join(f"{k} at {runtime.mount(k) or '/'}" for k in runtime.providers)
-    logging.getLogger("sandbox").info("refund-sandbox serving http://%s:%s (%s; control at /_sandbox)",
-                                      settings.host, server.effective_port, mounts)
-    run_until_stopped(server, runtime.deliverer.stop, runtime.store.close)  # SIGTERM: close files, exit 0
+
+    def started() -> None:
+        logging.getLogger("sandbox").info("refund-sandbox serving http://%s:%s (%s; control at /_sandbox)",
+                                          settings.host, server.port, mounts)
+
+    def cleanup() -> None:  # in the worker, after its last answer: flush and close the tenants' files
+        runtime.deliverer.stop()
+        runtime.store.close()
+
+    server.serve(on_start=started, cleanup=cleanup)  # until SIGTERM or Ctrl-C; exit 0
 
 
 @main.command()

@@ -53,6 +53,9 @@ class Settings:
     token_ttl_seconds: int = field(default=3600, metadata=_within(1))
     validate_responses: bool = False
     threads: int = field(default=8, metadata=_within(1))  # 0 threads would serve nothing
+    # serve cuts off a client whose request head is still incomplete this long after its first
+    # byte, and a keep-alive client idle this long after its last answer (granian allows <= 60 s)
+    header_timeout_ms: int = field(default=30_000, metadata=_within(100, 60_000))
     log_requests: bool = True
     outbox_limit: int = field(default=1000, metadata=_within(1))
     journal_limit: int = field(default=1000, metadata=_within(1))

@@ -1,6 +1,7 @@
 """Run the sandbox inside a test process: `LiveSandbox` (a waitress server on a free 127.0.0.1
-port, in a thread) and `SandboxHandle` (one tenant's view of it, with helpers to seed
-scenarios, add faults and read the journal). The pytest plugin builds its fixtures from these.
+port, in a thread: sandbox/serving.py says why not granian) and `SandboxHandle` (one tenant's
+view of it, with helpers to seed scenarios, add faults and read the journal). The pytest plugin
+builds its fixtures from these.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import urllib.request
 import uuid
 from typing import Any
 
-from sandbox.app import create_app, wsgi_server
+from sandbox.app import create_app
+from sandbox.serving import thread_server
 from sandbox.settings import Settings
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, never a proxy
@@ -27,8 +29,10 @@ class LiveSandbox:
         :raise ConfigError: the port is busy or the host is not an address of this machine.
         """
         settings.setdefault("log_requests", False)
-        self.app = create_app(Settings.load(host=host, port=port, **settings))
-        self.server = wsgi_server(self.app, host=host, port=port)
+        loaded = Settings.load(host=host, port=port, **settings)
+        self.app = create_app(loaded)
+        self.server = thread_server(self.app, host=host, port=port, threads=loaded.threads,
+                                    max_body_bytes=loaded.max_body_bytes)
         self.host, self.port = host, int(self.server.effective_port)
         reach = "127.0.0.1" if host in ("0.0.0.0", "", "localhost") else host
         self.url = f"http://{reach}:{self.port}"

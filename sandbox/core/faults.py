@@ -5,9 +5,8 @@ Effects: `status` (answer it, in the provider's own error format), `delay_ms`,
 commit, then hold the connection `hold_ms` and close it unanswered: the lost-response case a
 client must retry with the provider's idempotency key). A rule fires `times` times, then
 expires; with `probability` it fires on that share of matching requests, drawn from its own
-random source seeded by `seed`, so a run is repeatable. `FaultMiddleware` sits outside Flask
-and does the closing: under waitress it raises ClientDisconnected, which makes the server drop
-the socket without writing a byte.
+random source seeded by `seed`, so a run is repeatable. The connection itself is closed by
+`sandbox.core.edge.WireEdge`, outside Flask, from the DROP and HOLD marks left in the environ.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import functools
 import itertools
 import random
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,11 +23,6 @@ from sandbox.core.errors import Kind, SandboxError
 
 DROP = "refund_sandbox.drop"
 HOLD = "refund_sandbox.hold_ms"
-
-try:  # the exception waitress turns into "close the socket, send nothing"
-    from waitress.channel import ClientDisconnected as _Disconnect
-except ImportError:  # pragma: no cover - waitress is a dependency
-    _Disconnect = ConnectionAbortedError
 
 KIND_BY_STATUS = {400: Kind.VALIDATION, 401: Kind.UNAUTHENTICATED, 403: Kind.FORBIDDEN, 404: Kind.NOT_FOUND,
                   405: Kind.METHOD_NOT_ALLOWED, 406: Kind.NOT_ACCEPTABLE, 409: Kind.CONFLICT, 413: Kind.TOO_LARGE,
@@ -152,28 +145,3 @@ class FaultBook:
                         rules.remove(fault)
                 return fault
         return None
-
-
-class FaultMiddleware:
-    """WSGI middleware that closes the connection unanswered when a fault asked for it."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def __call__(self, environ: dict, start_response: Any) -> Any:
-        held: list[tuple] = []
-
-        def defer(status: str, headers: list, exc_info: Any = None) -> Any:
-            held.append((status, headers, exc_info))
-            return lambda data: None
-
-        body = self.app(environ, defer)
-        if environ.get(DROP) or environ.get(HOLD):
-            if hasattr(body, "close"):
-                body.close()
-            if environ.get(HOLD):
-                time.sleep(environ[HOLD] / 1000)
-            raise _Disconnect("closed without answering: injected fault")
-        status, headers, exc_info = held[0]
-        start_response(status, headers, exc_info)
-        return body

@@ -1,0 +1,185 @@
+"""The servers that put the app on a socket: granian for `serve`, waitress in a thread for tests.
+
+`FrontServer` is `refund-sandbox serve`'s server: granian (HTTP in Rust, the app stays Flask
+on WSGI), one worker process forked from a small main process after the app is built, so a
+start-up error is one line before anything forks and the worker inherits a frozen heap. The
+main process binds the socket itself (port 0 resolves once, bind errors read as ConfigError)
+and hands it to the worker. Connections live in Rust: idle keep-alive clients and clients that
+stall mid-headers cost a file descriptor each, no Python thread, and both are cut off after
+`header_timeout_ms`; only requests whose headers arrived reach the `threads` WSGI threads.
+
+SIGTERM or Ctrl-C: the main process stops the worker, which stops taking requests, then runs
+the cleanup (webhook deliverer, tenant files) and exits; `serve` exits 0. If the main process
+is killed outright, the kernel kills the worker too (PR_SET_PDEATHSIG), so nothing keeps the
+port or the data dir behind its back.
+
+`thread_server` is waitress in the calling process (LiveSandbox and the pytest plugin): a
+test shares the app object with the server, and forking a test process that runs threads is
+unsafe, so the in-process server stays a thread server.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import logging
+import multiprocessing
+import resource
+import signal
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from sandbox.settings import ConfigError
+
+log = logging.getLogger("sandbox")
+
+#: granian's own messages (worker started, stopped) at WARNING and above, on stderr like ours.
+GRANIAN_LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"generic": {"()": "logging.Formatter",
+                               "fmt": "%(asctime)s %(levelname)s granian %(message)s"}},
+    "handlers": {"console": {"formatter": "generic", "class": "logging.StreamHandler",
+                             "stream": "ext://sys.stderr"}},
+    "loggers": {"_granian": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+                "granian.access": {"handlers": [], "level": "CRITICAL", "propagate": False}},
+}
+
+
+def bind_failure(exc: OSError, host: str, port: int) -> str:
+    """One line for a socket that cannot be bound: what happened and the way out."""
+    if exc.errno == errno.EADDRINUSE:
+        return (f"port {port} on {host} is already in use; stop what is listening there, or choose another "
+                "port with --port (or REFUND_SANDBOX_PORT)")
+    if exc.errno == errno.EACCES:
+        return (f"no permission to listen on port {port} on {host} (ports below 1024 need privileges); "
+                "choose another port with --port")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (f"cannot listen on {host}:{port} ({exc.strerror or exc}); give an address of this machine "
+                "with --host, e.g. 127.0.0.1 or 0.0.0.0")
+    return f"cannot listen on {host}:{port} ({exc.strerror or exc}); check --host and --port"
+
+
+def _unknown_host(host: str, port: int) -> str:
+    return (f"cannot listen on {host}:{port}: unknown host or invalid port; give an address of this machine "
+            "with --host (e.g. 127.0.0.1 or 0.0.0.0) and a port 1-65535 with --port")
+
+
+def listen(host: str, port: int, backlog: int) -> socket.socket:
+    """A listening TCP socket on host:port (IPv4 or IPv6, whichever the host is).
+
+    :raise ConfigError: the address is busy, not this machine's, or not an address at all.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                              flags=socket.AI_PASSIVE)[0]
+    except (OSError, UnicodeError):
+        raise ConfigError(_unknown_host(host, port)) from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(bind_failure(exc, host, port)) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def raise_open_files_limit() -> int:
+    """Lift this process's soft limit on open files to the hard one (each client connection
+    is a descriptor; many systems default to 1,024). Returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            return hard
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux; elsewhere a no-op)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class FrontServer:
+    """`serve`'s server: granian's WSGI worker process in front of one Flask app."""
+
+    def __init__(self, app: Any, *, host: str, port: int, threads: int, header_timeout_ms: int,
+                 backlog: int = 1024) -> None:
+        """Bind host:port now (port 0 picks a free one: see `port`).
+
+        :raise ConfigError: the socket cannot be bound.
+        """
+        self.app = app
+        self.host = host
+        self.threads = threads
+        self.header_timeout_ms = header_timeout_ms
+        self.backlog = backlog
+        self.sock = listen(host, port, backlog)
+        self.port: int = self.sock.getsockname()[1]
+
+    def serve(self, on_start: Callable[[], None] = lambda: None, cleanup: Callable[[], None] = lambda: None) -> None:
+        """Serve until SIGTERM or Ctrl-C. `on_start` runs in the main process once the socket
+        is handed over; `cleanup` runs in the worker after its last answer."""
+        from granian.constants import HTTPModes, Interfaces
+        from granian.http import HTTP1Settings
+        from granian.log import LogLevels
+        from granian.server.mp import MPServer
+
+        class _Granian(MPServer):
+            def _init_shared_socket(inner) -> None:  # our socket, already bound, instead of granian's own
+                from granian._granian import SocketHolder
+
+                inner._ssp = None
+                try:  # Linux and FreeBSD take the backlog too
+                    inner._shd = SocketHolder(self.sock.fileno(), False, self.backlog)
+                except TypeError:
+                    inner._shd = SocketHolder(self.sock.fileno(), False)
+                inner._sfd = self.sock.fileno()
+                inner._sso = self.sock
+
+        def worker(*args: Any) -> None:
+            _die_with_parent()
+            try:
+                MPServer._spawn_wsgi_worker(*args)
+            finally:
+                cleanup()
+
+        if multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
+            multiprocessing.set_start_method("fork", force=True)  # the worker inherits the built app
+        server = _Granian(
+            "sandbox.app:create_app", address=self.host, port=self.port, interface=Interfaces.WSGI,
+            workers=1, blocking_threads=self.threads, backlog=self.backlog, http=HTTPModes.http1,
+            websockets=False, http1_settings=HTTP1Settings(header_read_timeout=self.header_timeout_ms),
+            log_level=LogLevels.warning, log_dictconfig=GRANIAN_LOGGING, log_access=False)
+        server.on_startup(on_start)
+        server.serve(spawn_target=worker, target_loader=lambda target: self.app)
+
+
+def thread_server(app: Any, *, host: str, port: int, threads: int, max_body_bytes: int) -> Any:
+    """The app under waitress in this process (LiveSandbox, the pytest plugin).
+
+    Bodies over the sandbox's limit are refused by the app, in the owner's format (413).
+    waitress itself refuses only bodies over 16 times that, before buffering them, with its
+    own plain-text 413, so a hostile upload can neither fill the disk nor reach the app.
+
+    :raise ConfigError: the socket cannot be bound.
+    """
+    from waitress import create_server
+
+    try:
+        return create_server(app, host=host, port=port, threads=threads, ident="refund-sandbox",
+                             max_request_body_size=16 * max_body_bytes)
+    except OSError as exc:
+        raise ConfigError(bind_failure(exc, host, port)) from None
+    except ValueError:  # waitress: a host name that does not resolve, or a port out of range
+        raise ConfigError(_unknown_host(host, port)) from None
