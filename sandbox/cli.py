@@ -75,7 +75,7 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
           control_token) -> None:
     """Serve every provider (or --only one) and the /_sandbox control plane."""
     from sandbox.app import create_app
-    from sandbox.serving import FrontServer, raise_open_files_limit
+    from sandbox.serving import FrontServer
 
     _configure_logging()
     try:  # every foreseeable start-up failure is one line naming the way out, never a traceback
@@ -97,7 +97,6 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
             "listening on %s beyond loopback without --control-token: anyone who reaches this port can reset "
             "tenants, register credentials and inject faults (set --control-token or REFUND_SANDBOX_CONTROL_TOKEN)",
             settings.host)
-    raise_open_files_limit()  # one descriptor per client connection
     mounts = ", ".join(f"{k} at {runtime.mount(k) or '/'}" for k in runtime.providers)
 
     def started() -> None:

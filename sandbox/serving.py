@@ -7,11 +7,16 @@ main process binds the socket itself (port 0 resolves once, bind errors read as 
 and hands it to the worker. Connections live in Rust: idle keep-alive clients and clients that
 stall mid-headers cost a file descriptor each, no Python thread, and both are cut off after
 `header_timeout_ms`; only requests whose headers arrived reach the `threads` WSGI threads.
+granian admits at most `backpressure` open connections (a permit per connection, not per
+request: its default, 1,024, locked a new client out behind 1,000 idle and 1,000 stalled
+ones), so it is set from the open-files limit, which `serve` first lifts to the hard limit.
 
-SIGTERM or Ctrl-C: the main process stops the worker, which stops taking requests, then runs
-the cleanup (webhook deliverer, tenant files) and exits; `serve` exits 0. If the main process
-is killed outright, the kernel kills the worker too (PR_SET_PDEATHSIG), so nothing keeps the
-port or the data dir behind its back.
+SIGTERM, Ctrl-C or SIGHUP: the main process stops the worker, which stops taking requests,
+then runs the cleanup (webhook deliverer, tenant files) and exits; `serve` exits 0. The worker
+has a process group of its own, so a terminal's Ctrl-C reaches the main process only (a worker
+that exits by itself is a failure: `serve` exits 1). If the main process is killed outright,
+the kernel kills the worker too (PR_SET_PDEATHSIG), so nothing keeps the port or the data dir
+behind its back.
 
 `thread_server` is waitress in the calling process (LiveSandbox and the pytest plugin): a
 test shares the app object with the server, and forking a test process that runs threads is
@@ -24,6 +29,7 @@ import ctypes
 import errno
 import logging
 import multiprocessing
+import os
 import resource
 import signal
 import socket
@@ -88,6 +94,10 @@ def listen(host: str, port: int, backlog: int) -> socket.socket:
     return sock
 
 
+#: Descriptors kept for everything but client connections (listener, tenant files, webhooks, logs).
+RESERVED_FILES = 256
+
+
 def raise_open_files_limit() -> int:
     """Lift this process's soft limit on open files to the hard one (each client connection
     is a descriptor; many systems default to 1,024). Returns the limit now in force."""
@@ -124,6 +134,7 @@ class FrontServer:
         self.threads = threads
         self.header_timeout_ms = header_timeout_ms
         self.backlog = backlog
+        self.max_connections = max(64, raise_open_files_limit() - RESERVED_FILES)
         self.sock = listen(host, port, backlog)
         self.port: int = self.sock.getsockname()[1]
 
@@ -136,6 +147,11 @@ class FrontServer:
         from granian.server.mp import MPServer
 
         class _Granian(MPServer):
+            def signal_handler_reload(inner, *args: Any) -> None:
+                # SIGHUP (a closed terminal) stops the sandbox: granian would fork a fresh worker
+                # from the main process, whose app never served, losing every tenant in memory
+                inner.signal_handler_interrupt()
+
             def _init_shared_socket(inner) -> None:  # our socket, already bound, instead of granian's own
                 from granian._granian import SocketHolder
 
@@ -149,6 +165,7 @@ class FrontServer:
 
         def worker(*args: Any) -> None:
             _die_with_parent()
+            os.setpgid(0, 0)  # a terminal's Ctrl-C reaches the main process only, which stops this one
             try:
                 MPServer._spawn_wsgi_worker(*args)
             finally:
@@ -158,7 +175,8 @@ class FrontServer:
             multiprocessing.set_start_method("fork", force=True)  # the worker inherits the built app
         server = _Granian(
             "sandbox.app:create_app", address=self.host, port=self.port, interface=Interfaces.WSGI,
-            workers=1, blocking_threads=self.threads, backlog=self.backlog, http=HTTPModes.http1,
+            workers=1, blocking_threads=self.threads, backlog=self.backlog, backpressure=self.max_connections,
+            http=HTTPModes.http1,
             websockets=False, http1_settings=HTTP1Settings(header_read_timeout=self.header_timeout_ms),
             log_level=LogLevels.warning, log_dictconfig=GRANIAN_LOGGING, log_access=False)
         server.on_startup(on_start)

@@ -48,7 +48,9 @@ def call(base: str, method: str, path: str, body: dict | None = None,
 class Server:
     """A `refund-sandbox serve` child process on 127.0.0.1."""
 
-    def __init__(self, workdir: Path, *args: str, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, *args: str, port: int | None = None, new_session: bool = False) -> None:
+        """`new_session`: the server leads a process group of its own (so a test can signal the group)."""
+        self.new_session = new_session
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.args = args
@@ -63,7 +65,8 @@ class Server:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "sandbox", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                  *self.args],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, cwd=self.workdir, env=env)
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, cwd=self.workdir, env=env,
+                start_new_session=self.new_session)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
             if self.proc.poll() is not None:

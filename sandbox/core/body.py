@@ -19,7 +19,8 @@ import math
 from typing import Any
 from urllib.parse import parse_qsl
 
-from flask import request
+from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from sandbox.core.errors import Kind, SandboxError
 
@@ -97,6 +98,11 @@ def document(status: int | None, untyped_is_json: bool = False) -> Any:
     raw = request.get_data(cache=True)
     if not raw:
         return None
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and limit is not None and len(raw) >= limit \
+            and request.environ["wsgi.input"].read(1):
+        # a streamed (chunked) body: werkzeug stops reading at the limit without saying there was more
+        raise RequestEntityTooLarge()
     if not is_json(untyped_is_json):
         raise SandboxError(Kind.VALIDATION, f"Content-Type must be application/json, not {request.mimetype or 'none'}",
                            status=status, field="body")
