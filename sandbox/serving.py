@@ -121,10 +121,11 @@ def _die_with_parent() -> None:
 
 
 class FrontServer:
-    """`serve`'s server: granian's WSGI worker process in front of one Flask app."""
+    """`serve`'s server: granian's WSGI worker process (or `workers` of them, each a copy of
+    the app forked after it was built: only with a shared store) in front of one Flask app."""
 
     def __init__(self, app: Any, *, host: str, port: int, threads: int, header_timeout_ms: int,
-                 backlog: int = 1024) -> None:
+                 workers: int = 1, backlog: int = 1024) -> None:
         """Bind host:port now (port 0 picks a free one: see `port`).
 
         :raise ConfigError: the socket cannot be bound.
@@ -132,6 +133,7 @@ class FrontServer:
         self.app = app
         self.host = host
         self.threads = threads
+        self.workers = workers
         self.header_timeout_ms = header_timeout_ms
         self.backlog = backlog
         self.max_connections = max(64, raise_open_files_limit() - RESERVED_FILES)
@@ -175,9 +177,9 @@ class FrontServer:
             multiprocessing.set_start_method("fork", force=True)  # the worker inherits the built app
         server = _Granian(
             "sandbox.app:create_app", address=self.host, port=self.port, interface=Interfaces.WSGI,
-            workers=1, blocking_threads=self.threads, backlog=self.backlog, backpressure=self.max_connections,
-            http=HTTPModes.http1,
-            websockets=False, http1_settings=HTTP1Settings(header_read_timeout=self.header_timeout_ms),
+            workers=self.workers, blocking_threads=self.threads, backlog=self.backlog,
+            backpressure=self.max_connections, http=HTTPModes.http1, websockets=False,
+            http1_settings=HTTP1Settings(header_read_timeout=self.header_timeout_ms),
             log_level=LogLevels.warning, log_dictconfig=GRANIAN_LOGGING, log_access=False)
         server.on_startup(on_start)
         server.serve(spawn_target=worker, target_loader=lambda target: self.app)
