@@ -1,24 +1,25 @@
-"""The load benchmark's ceiling: a bare Flask app under waitress, set up as `refund-sandbox serve` is.
+"""The load benchmark's ceiling: a bare Flask app, served as `refund-sandbox serve` serves the sandbox.
 
 Owns the tiny app `benchmarks/load.py` starts as its own process: `POST /refund` parses a
-small JSON body and answers a small JSON body; `GET /health` says it is up. It is served
-by the very server `refund-sandbox serve` builds (`sandbox.app.wsgi_server`: waitress's
-create_server with the same Settings, threads and limits), so the gap between this and the
-sandbox is the sandbox's own work.
+small JSON body and answers a small JSON body; `GET /health` says it is up. load.py runs it
+on granian with `serve`'s settings (one worker process, the same blocking threads):
 
-    python benchmarks/bare_app.py --port 18081
+    granian --interface wsgi --workers 1 --blocking-threads 8 --port 18081 --no-ws benchmarks.bare_app:app
+
+or, with `load.py --server waitress`, on waitress with the same threads:
+
+    python benchmarks/bare_app.py --port 18081 --threads 8
+
+The heap is frozen for the garbage collector once the app is built, as `serve` does, so
+the gap between this and the sandbox is the sandbox's own work.
 """
 
 from __future__ import annotations
 
 import argparse
-from types import SimpleNamespace
+import gc
 
 from flask import Flask, jsonify, request
-
-from sandbox.app import run_until_stopped, wsgi_server
-from sandbox.core.runtime import EXTENSION
-from sandbox.settings import Settings
 
 
 def create_app() -> Flask:
@@ -38,21 +39,19 @@ def create_app() -> Flask:
     return app
 
 
-def make_server(app: Flask, settings: Settings):
-    """`serve`'s own server: `sandbox.app.wsgi_server`, which reads only the settings from the
-    app's runtime (given here)."""
-    app.extensions[EXTENSION] = SimpleNamespace(settings=settings)
-    return wsgi_server(app, host=settings.host, port=settings.port)
+app = create_app()
+gc.freeze()
 
 
 def main() -> None:
+    from waitress import serve
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=None)
-    parser.add_argument("--port", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=18081)
+    parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
-    settings = Settings.load(host=args.host, port=args.port, threads=args.threads)
-    run_until_stopped(make_server(create_app(), settings))
+    serve(app, host=args.host, port=args.port, threads=args.threads, ident="bare")
 
 
 if __name__ == "__main__":
