@@ -49,7 +49,7 @@ from typing import Any
 
 from measure import LoadResult, run_python, run_wrk, wrk_path, wrk_version
 from report import report, targets
-from servers import HERE, ROOT, Server, bare_server, prism_path, prism_server, sandbox_server, serve_threads
+from servers import HERE, ROOT, STOPPED, Server, bare_server, prism_path, prism_server, sandbox_server, serve_threads
 from workloads import FIRST_ORDER, JSON_CT, PROVIDERS, Http, Store, Workload, prism_request, verify_tenant, workloads
 
 CONTRACT = ROOT / "contracts" / "purpledot.openapi.yaml"
@@ -353,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("interrupted: servers stopped; partial results follow", file=sys.stderr)
             out["meta"]["interrupted"] = True
+    out["meta"]["pids_stopped"] = STOPPED
     out["targets"] = targets(out)
     text = report(out)
     print(text)

@@ -16,6 +16,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -73,7 +74,7 @@ def run_wrk(port: int, w: Workload, tenant: str | None, start: int, conns: int, 
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                             text=True, preexec_fn=child_setup)
     try:
-        out, err = proc.communicate(timeout=seconds + 30)
+        out, err = _counted(proc, threads, seconds + 30) if count else proc.communicate(timeout=seconds + 30)
     finally:
         stop_process(proc, timeout=2)
     line = next((x for x in out.splitlines() if x.startswith("LBJSON ")), None)
@@ -87,6 +88,27 @@ def run_wrk(port: int, w: Workload, tenant: str | None, start: int, conns: int, 
                       non_2xx=errors["status"],
                       socket_errors=errors["connect"] + errors["read"] + errors["write"] + errors["timeout"],
                       max_n=data["max_n"], generator="wrk")
+
+
+def _counted(proc: subprocess.Popen, threads: int, timeout: float) -> tuple[str, str]:
+    """wrk's output for a counted run: once each thread has printed LBDONE, SIGINT ends wrk's
+    timed sleep, so the run lasts as long as the count took (its rate stays true)."""
+    timer = threading.Timer(timeout, stop_process, (proc, 2))
+    timer.start()
+    lines, finished = [], 0
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        for line in proc.stdout:
+            lines.append(line)
+            finished += line.startswith("LBDONE")
+            if finished == threads and proc.poll() is None:
+                os.kill(proc.pid, signal.SIGINT)
+                finished += 1
+        err = proc.stderr.read()
+        proc.wait()
+    finally:
+        timer.cancel()
+    return "".join(lines), err
 
 
 def run_python(port: int, w: Workload, tenant: str | None, start: int, conns: int, seconds: float,

@@ -5,6 +5,7 @@
 --   LB_BODY     body template ("" for none)          LB_HEADERS  "Name: value" lines
 --   LB_START    first order number of this run       LB_THREADS  wrk's -t (the stride)
 --   LB_COUNT    when > 0: each thread stops after its share (count / threads) of answers
+--               and prints LBDONE
 -- Thread k sends orders LB_START + k, + k + LB_THREADS, ... so runs and threads never share
 -- an order. done() prints one line "LBJSON {...}": counts, errors, latency percentiles (us)
 -- and the highest order number sent, from which load.py starts the next run.
@@ -50,7 +51,13 @@ end
 if tonumber(os.getenv("LB_COUNT") or "0") > 0 then
   function response(status, headers, body)
     answered = answered + 1
-    if answered >= quota then wrk.thread:stop() end
+    if answered == quota then
+      -- wrk's main thread sleeps for -d whatever the threads do: load.py sends it SIGINT
+      -- (which ends that sleep) once every thread has said so
+      io.write("LBDONE\n")
+      io.flush()
+      wrk.thread:stop()
+    end
   end
 end
 

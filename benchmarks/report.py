@@ -20,8 +20,11 @@ TARGET_RSS_GROWTH_MB = 10.0      # "flat": least-squares RSS slope over the long
 
 
 def slope_per_million(samples: list[dict[str, Any]]) -> float | None:
-    """Least-squares slope of RSS (MB) against refunds, per 1,000,000 refunds."""
+    """Least-squares slope of RSS (MB) against refunds, per 1,000,000 refunds, from the second
+    sample on when there are three or more: the first chunk warms the server up (caches, the
+    first copy of the tenant put back to its fixtures)."""
     points = [(s["requests"], s["rss_mb"]) for s in samples if s.get("rss_mb") is not None]
+    points = points[1:] if len(points) >= 3 else points
     if len(points) < 2:
         return None
     mx = sum(x for x, _ in points) / len(points)
@@ -74,7 +77,7 @@ def targets(out: dict[str, Any]) -> list[dict[str, Any]]:
         lines.append(_line(f"start to first answer <= {TARGET_STARTUP_S:g} s (median of {out['startup']['starts']})",
                            f"{s:.3f} s", f"{s / TARGET_STARTUP_S:.2f}x the bound ({s - TARGET_STARTUP_S:+.3f} s)",
                            s <= TARGET_STARTUP_S))
-    target = f"RSS flat over the long run (slope <= {TARGET_RSS_GROWTH_MB:g} MB per 1,000,000 refunds)"
+    target = f"RSS flat over the long run (slope after the first sample <= {TARGET_RSS_GROWTH_MB:g} MB per 1M)"
     long = out.get("long")
     slope = slope_per_million(long["samples"]) if long else None
     if slope is None:
@@ -148,10 +151,12 @@ def report(out: dict[str, Any]) -> str:
     elif prism:
         parts.append(f"prism: static mock of contracts/purpledot.openapi.yaml, {prism['request']} answered "
                      f"{prism['answer']['status']}; started in {prism['start_s']:.2f} s")
-    parts += ["", "LOAD (every sandbox request refunds a new order; CPU and RSS: the server's whole process tree)",
-              table(_load_rows(out), ["server", "operation", "conns", "req/s", "p50 ms", "p99 ms", "non-2xx",
-                                      "sock err", "requests", "CPU cores", "CPU us/req", "RSS MB", "of bare",
-                                      "vs Prism", ""]), ""]
+    parts.append("")
+    if load_rows := _load_rows(out):
+        parts += ["LOAD (every sandbox request refunds a new order; CPU and RSS: the server's whole process tree)",
+                  table(load_rows, ["server", "operation", "conns", "req/s", "p50 ms", "p99 ms", "non-2xx",
+                                    "sock err", "requests", "CPU cores", "CPU us/req", "RSS MB", "of bare",
+                                    "vs Prism", ""]), ""]
     rows = []
     if "startup" in out:
         s = out["startup"]

@@ -27,6 +27,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 HOST = "127.0.0.1"
 PRISM = HERE / ".prism" / "node_modules" / ".bin" / "prism"  # where benchmarks/setup.sh installs it
+#: Every server process stopped so far, its descendants included (load.py reports them, so a
+#: test can prove that none is left).
+STOPPED: list[int] = []
 
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True) if sys.platform == "linux" else None
 _PR_SET_PDEATHSIG = 1
@@ -183,6 +186,8 @@ class Server:
         return tree_cpu_seconds(self.pid)
 
     def stop(self) -> None:
+        if self.proc is not None:
+            STOPPED.extend(process_tree(self.pid) if self.proc.poll() is None else [self.pid])
         stop_process(self.proc)
 
     def __enter__(self) -> Server:
