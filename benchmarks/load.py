@@ -117,8 +117,9 @@ def section_bare(run: Run) -> None:
 def section_prism(run: Run) -> None:
     """Prism's static mock of the very request the sandbox's Purple Dot refund load sends."""
     if not prism_path():
-        why = "npm is missing" if not shutil.which("npm") else "Prism is not installed"
-        run.out["prism"] = {"skipped": f"Prism skipped: {why}; run `bash benchmarks/setup.sh` to install it"}
+        why = ("npm is missing (install Node.js and npm, then run `bash benchmarks/setup.sh`)"
+               if not shutil.which("npm") else "not installed (run `bash benchmarks/setup.sh`)")
+        run.out["prism"] = {"skipped": f"Prism static mock skipped: {why}"}
         print(run.out["prism"]["skipped"], file=sys.stderr)
         return
     w = prism_request(workloads()["purpledot"])

@@ -109,7 +109,7 @@ def table(rows: list[list[Any]], header: list[str]) -> str:
         lines.append("  ".join(c.ljust(widths[i]) if i < 2 else c.rjust(widths[i])
                                for i, c in enumerate(row)).rstrip())
         if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
+            lines.append("  ".join("-" * w for w in widths).rstrip())
     return "\n".join(lines)
 
 
