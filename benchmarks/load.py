@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from measure import LoadResult, run_python, run_wrk, wrk_path, wrk_version
-from report import report, targets
+from report import report, slope_per_million, targets
 from servers import HERE, ROOT, STOPPED, Server, bare_server, prism_path, prism_server, sandbox_server, serve_threads
 from workloads import FIRST_ORDER, JSON_CT, PROVIDERS, Http, Store, Workload, prism_request, verify_tenant, workloads
 
@@ -243,7 +243,10 @@ def section_long(run: Run) -> None:
             if done >= long["planned"] or time.perf_counter() - began > args.long_seconds:
                 break
         http.close()
-        long.update(requests=done, seconds=time.perf_counter() - began, rps=done / busy if busy else None)
+        rss = [s["rss_mb"] for s in long["samples"] if s["rss_mb"] is not None]
+        long.update(requests=done, seconds=time.perf_counter() - began, rps=done / busy if busy else None,
+                    rss_mb_first=rss[0] if rss else None, rss_mb_last=rss[-1] if rss else None,
+                    rss_mb_max=max(rss, default=None), slope_mb_per_million=slope_per_million(long["samples"]))
 
 
 # --------------------------------------------------------------------------- main

@@ -41,6 +41,14 @@ def _not_judged(target: str, why: str) -> dict[str, Any]:
     return _line(target, "-", why, None)
 
 
+def _versus(target: str, rps: float, ref: dict[str, Any], need: float, share: bool) -> dict[str, Any]:
+    """A rate judged against a reference row's rate: a share (35 %) or a multiple (1.25x) of it."""
+    ratio = rps / ref["rps"]
+    shown = (f"{ratio:.1%} ({(ratio - need) * 100:+.1f} points)" if share
+             else f"{ratio:.2f}x ({rps - need * ref['rps']:+,.0f} req/s)")
+    return _line(target, f"{rps:,.0f} vs {ref['rps']:,.0f} req/s", shown, ratio >= need)
+
+
 def targets(out: dict[str, Any]) -> list[dict[str, Any]]:
     """Each target, judged from this run's own figures."""
     lines: list[dict[str, Any]] = []
@@ -53,25 +61,16 @@ def targets(out: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         rps = row["rps"]
         name = f"{provider} refund {at}"
-        if prism:
-            ratio = rps / prism["rps"]
-            lines.append(_line(f"{name} >= {TARGET_VS_PRISM:g}x Prism static {at}",
-                               f"{rps:,.0f} vs {prism['rps']:,.0f} req/s",
-                               f"{ratio:.2f}x ({rps - TARGET_VS_PRISM * prism['rps']:+,.0f} req/s)",
-                               ratio >= TARGET_VS_PRISM))
-        else:
-            why = out.get("prism", {}).get("skipped", "Prism not run")
-            lines.append(_not_judged(f"{name} >= {TARGET_VS_PRISM:g}x Prism static {at}", why))
+        prism_target = f"{name} >= {TARGET_VS_PRISM:g}x Prism static {at}"
+        lines.append(_versus(prism_target, rps, prism, TARGET_VS_PRISM, share=False) if prism else
+                     _not_judged(prism_target, out.get("prism", {}).get("skipped", "Prism not run")))
         p99 = row["p99_ms"]
         lines.append(_line(f"{name} p99 <= {TARGET_P99_MS:g} ms", f"{p99:.1f} ms",
                            f"{p99 / TARGET_P99_MS:.2f}x the bound ({p99 - TARGET_P99_MS:+.1f} ms)",
                            p99 <= TARGET_P99_MS))
-        if bare:
-            share = rps / bare["rps"]
-            lines.append(_line(f"{name} >= {TARGET_SHARE_OF_CEILING:.0%} of bare Flask {at}",
-                               f"{rps:,.0f} vs {bare['rps']:,.0f} req/s",
-                               f"{share:.1%} ({(share - TARGET_SHARE_OF_CEILING) * 100:+.1f} points)",
-                               share >= TARGET_SHARE_OF_CEILING))
+        bare_target = f"{name} >= {TARGET_SHARE_OF_CEILING:.0%} of bare Flask {at}"
+        lines.append(_versus(bare_target, rps, bare, TARGET_SHARE_OF_CEILING, share=True) if bare else
+                     _not_judged(bare_target, "bare Flask not run"))
     if "startup" in out:
         s = out["startup"]["median_s"]
         lines.append(_line(f"start to first answer <= {TARGET_STARTUP_S:g} s (median of {out['startup']['starts']})",
