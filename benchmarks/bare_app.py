@@ -1,18 +1,20 @@
-"""The load benchmark's ceiling: a bare Flask app on granian, set up as `refund-sandbox serve` is.
+"""The load benchmark's ceiling: a bare Flask app, served as `refund-sandbox serve` serves the sandbox.
 
 Owns the tiny app `benchmarks/load.py` starts as its own process: `POST /refund` parses a
-small JSON body and answers a small JSON body; `GET /health` says it is up. It is served
-by the very server `refund-sandbox serve` builds (`sandbox.serving.FrontServer` with the same
-Settings: threads, header timeout) and behind the same outermost WSGI layer
-(`sandbox.core.edge.WireEdge`: the body in one piece), so the gap between this and the sandbox
-is the sandbox's own work.
+small JSON body and answers a small JSON body; `GET /health` says it is up. By default it
+runs on the very server `serve` builds (`sandbox.serving.FrontServer`: granian, one forked
+worker, the same threads, header timeout and connection limit), behind the same outermost
+WSGI layer (`sandbox.core.edge.WireEdge`: the body in one piece), with the heap frozen once
+the app is built, as `create_app` does; so the gap between this and the sandbox is the
+sandbox's own work. `--server waitress` serves it on waitress with the same threads.
 
-    python benchmarks/bare_app.py --port 18081
+    python benchmarks/bare_app.py --port 18081 --threads 8 [--server waitress]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 
 from flask import Flask, jsonify, request
 
@@ -39,20 +41,24 @@ def create_app() -> Flask:
     return app
 
 
-def make_server(app: Flask, settings: Settings) -> FrontServer:
-    """`serve`'s own server, with `serve`'s settings."""
-    return FrontServer(app, host=settings.host, port=settings.port, threads=settings.threads,
-                       header_timeout_ms=settings.header_timeout_ms)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=None)
-    parser.add_argument("--port", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=18081)
+    parser.add_argument("--threads", type=int, default=None, help="[serve's: REFUND_SANDBOX_THREADS or 8]")
+    parser.add_argument("--server", choices=("granian", "waitress"), default="granian")
     args = parser.parse_args()
     settings = Settings.load(host=args.host, port=args.port, threads=args.threads)
-    make_server(create_app(), settings).serve()
+    app = create_app()
+    gc.collect()
+    gc.freeze()
+    if args.server == "waitress":
+        from waitress import serve
+
+        serve(app, host=settings.host, port=settings.port, threads=settings.threads, ident="bare")
+        return
+    FrontServer(app, host=settings.host, port=settings.port, threads=settings.threads,
+                header_timeout_ms=settings.header_timeout_ms).serve()
 
 
 if __name__ == "__main__":

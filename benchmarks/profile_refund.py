@@ -25,19 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load import (  # load.py is a script beside this one, not a package
-    FIRST_ORDER,
-    PROVIDERS,
-    ROOT,
-    Http,
-    Store,
-    child_setup,
-    run_wrk,
-    sandbox_server,
-    stop_process,
-    verify_tenant,
-    workloads,
-)
+from measure import run_wrk  # the benchmark's modules are scripts beside this one, not a package
+from servers import ROOT, child_setup, sandbox_server, serve_threads, stop_process
+from workloads import FIRST_ORDER, PROVIDERS, Http, Store, verify_tenant, workloads
 
 FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
@@ -123,7 +113,7 @@ def main() -> int:
         for provider in providers:
             store = Store(work / provider, args.durable)
             store.write(f"prof-{provider}", wl[provider], FIRST_ORDER, args.orders)
-            with sandbox_server(store, work, name=f"profiled-{provider}") as server:
+            with sandbox_server(work, serve_threads(), name=f"profiled-{provider}", **store.where()) as server:
                 server.start()
                 http = Http(server.port)
                 w, tenant = wl[provider], f"prof-{provider}"
@@ -136,8 +126,8 @@ def main() -> int:
                 try:
                     for fmt, suffix in (("raw", ".txt"), ("speedscope", ".speedscope.json")):
                         spy = subprocess.Popen(
-                            [pyspy, "record", "--pid", str(server.pid), "--rate", str(args.rate), "--gil",
-                             "--nonblocking", "--duration", str(args.seconds + 2), "--format", fmt,
+                            [pyspy, "record", "--pid", str(server.pid), "--subprocesses", "--rate", str(args.rate),
+                             "--gil", "--nonblocking", "--duration", str(args.seconds + 2), "--format", fmt,
                              "--output", str(base) + suffix],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=child_setup)
                         procs.append(spy)

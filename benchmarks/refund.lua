@@ -4,6 +4,8 @@
 --   LB_METHOD   HTTP method                          LB_PATH  path template, "{n}" = order number
 --   LB_BODY     body template ("" for none)          LB_HEADERS  "Name: value" lines
 --   LB_START    first order number of this run       LB_THREADS  wrk's -t (the stride)
+--   LB_COUNT    when > 0: each thread stops after its share (count / threads) of answers
+--               and prints LBDONE
 -- Thread k sends orders LB_START + k, + k + LB_THREADS, ... so runs and threads never share
 -- an order. done() prints one line "LBJSON {...}": counts, errors, latency percentiles (us)
 -- and the highest order number sent, from which load.py starts the next run.
@@ -25,6 +27,8 @@ function init(args)
   n = tonumber(os.getenv("LB_START") or "0") + tid
   last = -1
   used = 0
+  quota = math.ceil(tonumber(os.getenv("LB_COUNT") or "0") / step)
+  answered = 0
   headers = {}
   for line in string.gmatch(os.getenv("LB_HEADERS") or "", "[^\n]+") do
     local name, value = string.match(line, "^([^:]+):%s*(.*)$")
@@ -41,6 +45,20 @@ function request()
   used = used + 1
   n = n + step
   return wrk.format(method, path, headers, body)
+end
+
+-- defined only for a counted run: a response() callback makes wrk parse every answer
+if tonumber(os.getenv("LB_COUNT") or "0") > 0 then
+  function response(status, headers, body)
+    answered = answered + 1
+    if answered == quota then
+      -- wrk's main thread sleeps for -d whatever the threads do: load.py sends it SIGINT
+      -- (which ends that sleep) once every thread has said so
+      io.write("LBDONE\n")
+      io.flush()
+      wrk.thread:stop()
+    end
+  end
 end
 
 function done(summary, latency, requests)
