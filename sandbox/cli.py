@@ -68,7 +68,12 @@ def main() -> None:
 @click.option("--threads", type=click.IntRange(1, 1024), default=None, help="Worker threads [8].")
 @click.option("--webhook-url", default=None, help="Also POST every notification here (with retries).")
 @click.option("--control-token", default=None, help="Require X-Sandbox-Control-Token on /_sandbox (health excepted).")
-def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, webhook_url, control_token) -> None:
+@click.option("--store", default=None, metavar="redis://HOST:PORT/DB",
+              help="Keep all state in this Redis, shared by every process pointed at it.")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Worker processes [1]; above 1 needs --store.")
+def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, webhook_url, control_token,
+          store, workers) -> None:
     """Serve every provider (or --only one) and the /_sandbox control plane."""
     from sandbox.app import create_app, run_until_stopped, wsgi_server
 
@@ -76,7 +81,7 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
     try:  # every foreseeable start-up failure is one line naming the way out, never a traceback
         settings = Settings.load(host=host, port=port, only=only, data_dir=data_dir, strict_auth=strict_auth,
                                  validate_responses=validate_responses, threads=threads, webhook_url=webhook_url,
-                                 control_token=control_token)
+                                 control_token=control_token, store=store, workers=workers)
         app = create_app(settings)
         runtime = app.extensions["refund_sandbox"]
         server = wsgi_server(app, host=settings.host, port=settings.port)
