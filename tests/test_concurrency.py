@@ -13,6 +13,7 @@ from contextlib import contextmanager, suppress
 
 from conftest import FIRE_DEUNA, FIRE_REFUND, fire_headers
 
+STORES = ("memory", "redis")  # tests that take a client or app run on both stores (conftest)
 THREADS = 16
 GATE_SECONDS = 1.5
 
