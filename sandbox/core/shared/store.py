@@ -142,6 +142,7 @@ class SharedStore:
         self.link = link
         self.keys = {provider: dict(k) for provider, k in keys.items()}
         self.data_dir = None
+        self.lock_ms = LOCK_MS
         self._fixtures = {provider: json.dumps(tables) for provider, tables in fixtures.items()}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
@@ -190,7 +191,7 @@ class SharedStore:
             token, lock, loaded = secrets.token_hex(8), self.key(tenant, "lock"), self.key(tenant, "loaded")
             held = [token]
             deadline, pause = time.monotonic() + LOCK_WAIT, 0.0005
-            while not (state := self.link.run(LOCK, [lock, loaded], [token, LOCK_MS])):
+            while not (state := self.link.run(LOCK, [lock, loaded], [token, self.lock_ms])):
                 if time.monotonic() > deadline:
                     raise StoreDown(self.link.url, f"tenant {tenant!r} stayed locked for {LOCK_WAIT:.0f} s")
                 time.sleep(pause)
