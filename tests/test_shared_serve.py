@@ -96,3 +96,26 @@ def test_two_serve_processes_act_as_one_sandbox(fleet):
     assert b.request("POST", "/_sandbox/reset", None, tenant)[0] == 200
     assert a.request("GET", "/_sandbox/purpledot/refunds", headers=tenant)[1]["refunds"] == []
     assert a.request("GET", "/_sandbox/requests", headers=tenant)[1]["total"] == 0
+
+
+def test_the_compose_file_runs_three_replicas_on_one_redis_behind_one_port():
+    """docker-compose.yml, reviewed (no container can run on this project's machines; see
+    tests/test_container.py): what it starts is what the README's "Scaling out" says."""
+    import yaml
+
+    from sandbox.settings import Settings
+
+    from conftest import ROOT
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    sandbox, balancer = services["sandbox"], services["balancer"]
+    assert sandbox["deploy"]["replicas"] == 3 and sandbox["build"] == "."
+    env = sandbox["environment"]
+    assert env["REFUND_SANDBOX_STORE"] == "redis://redis:6379/0" and "redis" in services
+    settings = Settings.load(env={"REFUND_SANDBOX_DATA_DIR": "/data", **env})  # the image's ENV, then these
+    assert settings.store == "redis://redis:6379/0" and settings.data_dir is None
+    assert sandbox["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert balancer["ports"] == ["8080:8080"] and "ports" not in sandbox  # one way in
+    nginx = compose["configs"][balancer["configs"][0]["source"]]["content"]
+    assert "server sandbox:8080;" in nginx and "proxy_pass http://sandbox;" in nginx
