@@ -9,9 +9,9 @@ a reset or a clock move made through one is what the other sees.
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
+from racing import together
 from redis_server import RedisServer
 from test_cli_startup import error_line, serve
 
@@ -54,21 +54,7 @@ def fleet(tmp_path_factory):
 
 def burst(fleet, send, count: int = 12) -> list[tuple[int, dict]]:
     """send(server, n) from `count` threads released together, alternating between the servers."""
-    start, answers, lock = threading.Barrier(count), [], threading.Lock()
-
-    def worker(n: int) -> None:
-        start.wait()
-        answer = send(fleet[n % len(fleet)], n)
-        with lock:
-            answers.append(answer)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert len(answers) == count
-    return answers
+    return together(count, lambda n: send(fleet[n % len(fleet)], n))
 
 
 def test_two_serve_processes_act_as_one_sandbox(fleet):

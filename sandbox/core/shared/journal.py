@@ -79,7 +79,15 @@ class SharedBounded:
         self.link, self.kind, self.limit, self.total, self.side = link, kind, limit, total, side
         self._fleet = [PREFIX + f"{kind}:counter", PREFIX + f"{kind}:arrivals", PREFIX + f"{kind}:alive"]
 
-    def add(self, tenant: str, entry_json: str) -> int:
+    def add(self, tenant: str, entry: dict[str, Any]) -> int:
+        """Keep the entry; its number (0: lost, because Redis did not answer; a warning is logged)."""
+        try:
+            return self._add(tenant, dumps(entry))
+        except StoreDown as exc:
+            log.warning("%s entry of tenant %s lost: %s", self.kind, tenant, exc)
+            return 0
+
+    def _add(self, tenant: str, entry_json: str) -> int:
         keys = [self._fleet[0], tenant_key(tenant, self.kind), self._fleet[1], self._fleet[2],
                 tenant_key(tenant, self.side) if self.side else tenant_key(tenant, "none")]
         return int(self.link.run(ADD, keys, [tenant, entry_json, self.limit, self.total, PREFIX, self.kind,
@@ -117,12 +125,7 @@ class SharedJournal:
         stored = {**entry, "request": {"headers": entry["request"]["headers"],
                                        "body": _body_out(entry["request"]["body"])},
                   "response": {"body": _body_out(entry["response"]["body"])}}
-        try:
-            number = self._items.add(tenant, dumps(stored))
-        except StoreDown as exc:
-            log.warning("journal entry of tenant %s lost: %s", tenant, exc)
-            number = 0
-        return {"id": f"req_{number}", **entry}
+        return {"id": f"req_{self._items.add(tenant, stored)}", **entry}
 
     def size(self, tenant: str) -> int:
         return self._items.size(tenant)
@@ -159,12 +162,7 @@ class SharedOutbox:
         item = {"provider": provider, "type": kind, "created_at": isoformat_ms(now), "payload": payload}
         if delivering:
             item.update(deliveries=[], delivered=False)
-        try:
-            number = self._items.add(tenant, dumps(item))
-        except StoreDown as exc:
-            log.warning("notification of tenant %s lost: %s", tenant, exc)
-            number = 0
-        return {"id": f"ntf_{number}", **item}
+        return {"id": f"ntf_{self._items.add(tenant, item)}", **item}
 
     def attempt(self, tenant: str, item_id: str, record: dict[str, Any]) -> None:
         self._link.run(ATTEMPT, [tenant_key(tenant, "deliveries")], [item_id.removeprefix("ntf_"), dumps(record)])
