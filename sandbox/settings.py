@@ -88,8 +88,9 @@ class Settings:
                               "truth; add --store redis://HOST:PORT/DB (or REFUND_SANDBOX_STORE), or serve "
                               "with one worker")
         if self.store is not None and self.data_dir is not None:
-            raise ConfigError("--store and --data-dir both say where the state lives; give one of them "
-                              "(Redis keeps its own files: see its save and appendonly settings)")
+            raise ConfigError("--store and --data-dir both say where the state lives; give one of them (the "
+                              "container image sets REFUND_SANDBOX_DATA_DIR=/data: set it empty beside "
+                              "REFUND_SANDBOX_STORE)")
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -28,6 +28,8 @@ def test_a_redis_that_does_not_answer_is_one_line(tmp_path):
 
 @pytest.mark.parametrize("args, env, words", [
     (["--store", "http://127.0.0.1:6379"], {}, "is not a Redis URL"),
+    (["--store", "redis://127.0.0.1:notaport/0"], {}, "is not a usable Redis URL"),
+    (["--store", "redis://127.0.0.1:6379/0"], {"REFUND_SANDBOX_DATA_DIR": "/tmp/x"}, "both say where the state lives"),
     ([], {"REFUND_SANDBOX_STORE": "memcached://x"}, "is not a Redis URL"),
     (["--workers", "2"], {}, "each process would hold its own truth; add --store redis://"),
     ([], {"REFUND_SANDBOX_WORKERS": "3"}, "each process would hold its own truth"),

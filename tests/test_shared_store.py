@@ -110,6 +110,20 @@ def own_redis(tmp_path):
     server.stop()
 
 
+#: One call of every control-plane operation that needs the store (each declares StoreUnavailable).
+CONTROL_CALLS = [
+    ("GET", "/_sandbox/health", None), ("POST", "/_sandbox/scenarios/purpledot.preorder", {}),
+    ("POST", "/_sandbox/reset", None), ("GET", "/_sandbox/purpledot/orders/5550000000001", None),
+    ("GET", "/_sandbox/purpledot/refunds", None), ("GET", "/_sandbox/notifications", None),
+    ("POST", "/_sandbox/credentials", {"provider": "purpledot", "credential": "c-0123456789", "tenant": "t",
+                                       "scopes": None}),
+    ("POST", "/_sandbox/clock/advance", {"seconds": 5}), ("GET", "/_sandbox/requests", None),
+    ("POST", "/_sandbox/faults", {"status": 500}), ("GET", "/_sandbox/faults", None),
+    ("DELETE", "/_sandbox/faults", None), ("POST", "/_sandbox/webhooks", {"url": "http://127.0.0.1:9/hook"}),
+    ("GET", "/_sandbox/webhooks", None), ("DELETE", "/_sandbox/webhooks", None),
+]
+
+
 def test_redis_down_mid_run_is_a_503_in_the_providers_format_and_recovery_needs_no_restart(own_redis):
     app = tracked_app(store=own_redis.url)
     client, store = app.test_client(), app.extensions["refund_sandbox"].store
@@ -134,6 +148,11 @@ def test_redis_down_mid_run_is_a_503_in_the_providers_format_and_recovery_needs_
     assert own_redis.url in cut.headers["X-Sandbox-Error-Detail"]
     down = client.post("/nuweb/v1/login", json=NUWEB_LOGIN)  # while it is down: every provider's own format
     assert down.status_code == 503 and down.get_json() == {"message": "Service Unavailable"}
+
+    for method, path, payload in CONTROL_CALLS:  # the control plane too, in its own format
+        answer = client.open(path, method=method, json=payload)
+        assert answer.status_code == 503, (method, path)
+        assert answer.get_json()["error"]["code"] == "store_unavailable" and answer.headers["Retry-After"] == "1"
 
     own_redis.start()  # same port, same append-only file
     refunds = client.get("/_sandbox/purpledot/refunds").get_json()["refunds"]

@@ -47,7 +47,7 @@ def parts(settings: Any, fixtures: Mapping[str, dict], keys: Mapping[str, Mappin
         raise ConfigError(f"--store {settings.store!r} is not a usable Redis URL ({exc}); give "
                           "redis://HOST:PORT/DB") from None
     finally:
-        link.client.close()  # `serve --workers N` forks after this: each worker opens its own connection
+        link.close()  # `serve --workers N` forks after this: each worker opens its own connection
     return {"store": SharedStore(link, fixtures, keys), "credentials": SharedCredentials(link),
             "tokens": SharedTokens(link), "clock": SharedClock(link),
             "outbox": SharedOutbox(link, settings.outbox_limit, settings.outbox_total),
@@ -62,6 +62,7 @@ def install(app: Flask) -> None:
 def store_down(exc: StoreDown) -> Response:
     """503 in the owner's format, with the code its contract declares for 503 (Injected503)."""
     from sandbox.core import context, pipeline
+    from sandbox.core.errors import Kind, SandboxError
     from sandbox.core.faults import injected_error
     from sandbox.core.runtime import runtime
 
@@ -71,7 +72,11 @@ def store_down(exc: StoreDown) -> Response:
         contracts = runtime().contracts
         operation = ctx.operation or next(iter(contracts.operation_ids(ctx.provider.key)), "")
         codes = contracts.error_codes(ctx.provider.key, operation, STATUS)
-    err = injected_error(STATUS, codes, None, request.method, pipeline.request_info().path)
+    if codes:
+        err = injected_error(STATUS, codes, None, request.method, pipeline.request_info().path)
+    else:  # the control plane and the dashboard: their own words
+        err = SandboxError(Kind.INTERNAL, "the sandbox's shared store does not answer; retry later", status=STATUS,
+                           code="store_unavailable")
     err.detail = f"{exc}; nothing was written: retry once the store is back"
     err.headers["Retry-After"] = "1"
     return pipeline.render(err)

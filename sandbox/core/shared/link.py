@@ -100,6 +100,12 @@ class Link:
         except UNREACHABLE as exc:
             raise StoreDown(self.url, str(exc) or type(exc).__name__) from None
 
+    def close(self) -> None:
+        """Close this process's connections (a later call opens new ones)."""
+        if self._client is not None:
+            self._client.close()
+            self._client, self._pid = None, None
+
     def check(self) -> None:
         """:raise StoreDown: Redis does not answer a PING."""
         self.call("ping")
