@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from sandbox.core.shared import memo
 from sandbox.core.shared.faults import SharedFaultBook
 from sandbox.core.shared.journal import SharedJournal, SharedOutbox
 from sandbox.core.shared.link import Link, StoreDown
@@ -56,7 +57,9 @@ def parts(settings: Any, fixtures: Mapping[str, dict], keys: Mapping[str, Mappin
 
 
 def install(app: Flask) -> None:
+    """The store-down 503, and each provider request's snapshot of its tenant (memo.prefetch)."""
     app.register_error_handler(StoreDown, store_down)
+    app.before_request(memo.prefetch)  # after the pipeline's begin(): the tenant is known
 
 
 def store_down(exc: StoreDown) -> Response:

@@ -18,6 +18,7 @@ from dataclasses import fields
 from typing import Any
 
 from sandbox.core.faults import Fault
+from sandbox.core.shared import memo
 from sandbox.core.shared.link import PREFIX, Link, Script, tenant_key
 
 SPEC = [f.name for f in fields(Fault) if not f.name.startswith("_")]
@@ -63,28 +64,30 @@ class SharedFaultBook:
         self.link = link
 
     @staticmethod
-    def _keys(tenant: str) -> list[str]:
+    def keys(tenant: str) -> list[str]:
+        """The tenant's rules (hash), their order (list) and their draw counters (hash)."""
         return [tenant_key(tenant, "faults"), tenant_key(tenant, "faults", "order"),
                 tenant_key(tenant, "faults", "draws")]
 
     def add(self, tenant: str, **spec: Any) -> Fault:
         fault = Fault(id=f"flt_{self.link.call('incr', PREFIX + 'fault_ids')}", **spec)
-        self.link.run(ADD, self._keys(tenant), [fault.id, json.dumps({name: getattr(fault, name) for name in SPEC})])
+        self.link.run(ADD, self.keys(tenant), [fault.id, json.dumps({name: getattr(fault, name) for name in SPEC})])
         return fault
 
     def list(self, tenant: str) -> list[Fault]:
-        return [_fault(raw) for raw in self.link.run(RULES, self._keys(tenant)) if raw]
+        return [_fault(raw) for raw in self.link.run(RULES, self.keys(tenant)) if raw]
 
     def clear(self, tenant: str) -> int:
-        return int(self.link.run(REMOVE, self._keys(tenant), [""]))
+        return int(self.link.run(REMOVE, self.keys(tenant), [""]))
 
     def remove(self, tenant: str, fault_id: str) -> bool:
-        return bool(self.link.run(REMOVE, self._keys(tenant), [fault_id]))
+        return bool(self.link.run(REMOVE, self.keys(tenant), [fault_id]))
 
     def fire(self, tenant: str, provider: str, operation: str,
              order_ref: Callable[[], str | None]) -> Fault | None:
         """The first matching rule that fires for this request (claimed fleet-wide), or None."""
-        rules = self.list(tenant)
+        fetched = memo.recall("faults", tenant)  # the request's snapshot (sandbox.core.shared.memo)
+        rules = self.list(tenant) if fetched is None else [_fault(raw) for raw in fetched]
         if not rules:
             return None
         order_ref = functools.cache(order_ref)
@@ -93,11 +96,11 @@ class SharedFaultBook:
                 continue
             if fault.probability is not None and self._draw(tenant, fault) >= fault.probability:
                 continue
-            claimed = self.link.run(CLAIM, self._keys(tenant), [fault.id])
+            claimed = self.link.run(CLAIM, self.keys(tenant), [fault.id])
             if claimed:
                 return _fault(claimed)
         return None
 
     def _draw(self, tenant: str, fault: Fault) -> float:
-        number = self.link.call("hincrby", self._keys(tenant)[2], fault.id, 1)
+        number = self.link.call("hincrby", self.keys(tenant)[2], fault.id, 1)
         return random.Random(f"{fault.seed}:{number}").random() if fault.seed is not None else random.random()

@@ -18,6 +18,7 @@ from typing import Any
 
 from sandbox.core.auth import CredentialRegistry, IssuedToken, Registration, TokenIssuer
 from sandbox.core.clock import Clock
+from sandbox.core.shared import memo
 from sandbox.core.shared.link import PREFIX, Link, Script, StoreDown
 
 TOKEN_LIMIT = 100_000  # as TokenIssuer: the oldest tokens go past this many
@@ -137,15 +138,20 @@ class SharedClock(Clock):
     `now()` falls back on the offset this process saw last when Redis does not answer, so a
     request that already failed for that reason can still be journaled and logged."""
 
+    key = PREFIX + "clock"
+
     def __init__(self, link: Link) -> None:
         super().__init__()
         self.link = link
-        self._offsets = RedisMap(link, PREFIX + "clock", encode=lambda d: str(int(d.total_seconds())),  # type: ignore[assignment]
+        self._offsets = RedisMap(link, self.key, encode=lambda d: str(int(d.total_seconds())),  # type: ignore[assignment]
                                  decode=lambda s: timedelta(seconds=int(s)))
         self._seen: dict[str, timedelta] = {}
         self._seen_lock = threading.Lock()
 
     def offset(self, tenant: str) -> timedelta:
+        found = memo.recall("clock", tenant)  # the request's snapshot (sandbox.core.shared.memo)
+        if found is not None:
+            return found
         try:
             found = super().offset(tenant)
         except StoreDown:
@@ -157,8 +163,10 @@ class SharedClock(Clock):
         return datetime.now(UTC) + self.offset(tenant)
 
     def advance(self, tenant: str, seconds: int) -> datetime:
-        self.link.call("hincrby", PREFIX + "clock", tenant, seconds)
-        return self.now(tenant)
+        moved = timedelta(seconds=int(self.link.call("hincrby", self.key, tenant, seconds)))
+        memo.remember("clock", tenant, moved)
+        self._seen[tenant] = moved
+        return datetime.now(UTC) + moved
 
 
 def webhooks(link: Link) -> RedisMap:
