@@ -92,18 +92,25 @@ def create_app(settings: Settings | None = None, providers: Sequence[Provider] =
         check_data_dir(settings.data_dir)
     # the store keeps every provider's tables, so a data dir written by a full sandbox loads under --only
     keys = {p.key: {**p.tables, idempotency.TABLE: idempotency.KEY_FIELD} for p in providers}
-    store = Store(load_fixtures(settings.fixtures_dir, list(keys)), keys, settings.data_dir)
-    rt = Runtime(settings=settings, providers=served, store=store,
-                 contracts=Contracts(settings.contracts_dir, [*served, CONTROL_CONTRACT]),
-                 credentials=_credentials(settings.data_dir),
-                 outbox=Outbox(settings.outbox_limit, settings.outbox_total),
-                 journal=RequestJournal(settings.journal_limit, settings.journal_total, Secrets.of(providers)))
+    fixtures = load_fixtures(settings.fixtures_dir, list(keys))
+    if settings.store:  # every piece of state in Redis, shared by every process pointed at it
+        from sandbox.core import shared
+
+        state = shared.parts(settings, fixtures, keys, Secrets.of(providers))
+    else:
+        state = {"store": Store(fixtures, keys, settings.data_dir), "credentials": _credentials(settings.data_dir),
+                 "outbox": Outbox(settings.outbox_limit, settings.outbox_total),
+                 "journal": RequestJournal(settings.journal_limit, settings.journal_total, Secrets.of(providers))}
+    rt = Runtime(settings=settings, providers=served,
+                 contracts=Contracts(settings.contracts_dir, [*served, CONTROL_CONTRACT]), **state)
 
     app = Flask("sandbox")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes  # larger bodies: 413 in the owner's format
     app.extensions[EXTENSION] = rt
     core.install(app, CONTROL)
+    if settings.store:
+        shared.install(app)  # the store not answering: a 503 in the owner's format
     app.wsgi_app = WireEdge(app.wsgi_app)  # type: ignore[method-assign]
     for key, provider in served.items():
         mount = rt.mount(key)

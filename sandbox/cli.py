@@ -71,8 +71,12 @@ def main() -> None:
               help="Cut off a client whose request head is unfinished, or idle keep-alive, this long [30000].")
 @click.option("--webhook-url", default=None, help="Also POST every notification here (with retries).")
 @click.option("--control-token", default=None, help="Require X-Sandbox-Control-Token on /_sandbox (health excepted).")
+@click.option("--store", default=None, metavar="redis://HOST:PORT/DB",
+              help="Keep all state in this Redis, shared by every process pointed at it.")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Worker processes [1]; above 1 needs --store.")
 def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, header_timeout_ms, webhook_url,
-          control_token) -> None:
+          control_token, store, workers) -> None:
     """Serve every provider (or --only one) and the /_sandbox control plane."""
     from sandbox.app import create_app
     from sandbox.serving import FrontServer
@@ -82,11 +86,11 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
         settings = Settings.load(host=host, port=port, only=only, data_dir=data_dir, strict_auth=strict_auth,
                                  validate_responses=validate_responses, threads=threads,
                                  header_timeout_ms=header_timeout_ms, webhook_url=webhook_url,
-                                 control_token=control_token)
+                                 control_token=control_token, store=store, workers=workers)
         app = create_app(settings)
         runtime = app.extensions["refund_sandbox"]
         server = FrontServer(app, host=settings.host, port=settings.port, threads=settings.threads,
-                             header_timeout_ms=settings.header_timeout_ms)
+                             header_timeout_ms=settings.header_timeout_ms, workers=settings.workers)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     runtime.store.after_load = _freeze_heap

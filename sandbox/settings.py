@@ -24,6 +24,10 @@ class ConfigError(ValueError):
     (the command line prints it as one line, with no traceback)."""
 
 
+#: The URLs --store accepts (redis-py's own schemes: TCP, TLS, unix socket).
+STORE_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
 def _data_dir(name: str) -> Path:
     """Where `name` (contracts or fixtures) lives: checkout first, then installed data dirs."""
     candidates = [CHECKOUT / name]
@@ -64,6 +68,8 @@ class Settings:
     max_body_bytes: int = field(default=1024 * 1024, metadata=_within(1))
     webhook_url: str | None = None
     control_token: str | None = None
+    store: str | None = None  # redis://HOST:PORT/DB: every piece of runtime state shared there (sandbox.core.shared)
+    workers: int = field(default=1, metadata=_within(1))  # processes; above 1 only with a shared store
     contracts_dir: Path = field(default_factory=lambda: _data_dir("contracts"))
     fixtures_dir: Path = field(default_factory=lambda: _data_dir("fixtures"))
 
@@ -77,6 +83,17 @@ class Settings:
                 bound = f"at least {low}" if high is None else f"{low}-{high}"
                 raise ConfigError(f"{f.name} must be {bound}, not {value} "
                                   f"(--{f.name.replace('_', '-')} or {ENV_PREFIX}{f.name.upper()})")
+        if self.store is not None and not self.store.startswith(STORE_SCHEMES):
+            raise ConfigError(f"--store {self.store!r} is not a Redis URL; give redis://HOST:PORT/DB "
+                              f"(or {ENV_PREFIX}STORE), or leave it out for the in-process store")
+        if self.workers > 1 and self.store is None:
+            raise ConfigError(f"--workers {self.workers} needs a shared store: each process would hold its own "
+                              "truth; add --store redis://HOST:PORT/DB (or REFUND_SANDBOX_STORE), or serve "
+                              "with one worker")
+        if self.store is not None and self.data_dir is not None:
+            raise ConfigError("--store and --data-dir both say where the state lives; give one of them (the "
+                              "container image sets REFUND_SANDBOX_DATA_DIR=/data: set it empty beside "
+                              "REFUND_SANDBOX_STORE)")
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

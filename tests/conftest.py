@@ -100,9 +100,36 @@ def shared_app(**overrides):
     app.extensions["refund_sandbox"].store.close()
 
 
+@pytest.fixture(scope="session")
+def redis_server():
+    """One real redis-server for the session, started when a test first needs it."""
+    from redis_server import RedisServer
+
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def app():
-    app = tracked_app()
+def store_url(request):
+    """Where the test's apps keep their state: None (in process, the default) or the session's
+    Redis, emptied first. Modules that set STORES run their tests on each store named there."""
+    if getattr(request, "param", "memory") == "memory":
+        return None
+    server = request.getfixturevalue("redis_server")
+    server.flush()
+    return server.url
+
+
+def pytest_generate_tests(metafunc):
+    stores = getattr(metafunc.module, "STORES", None)
+    if stores and "store_url" in metafunc.fixturenames:
+        metafunc.parametrize("store_url", stores, indirect=True)
+
+
+@pytest.fixture
+def app(store_url):
+    app = tracked_app(store=store_url)
     yield app
     app.extensions["refund_sandbox"].store.close()
 

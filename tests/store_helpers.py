@@ -16,8 +16,15 @@ def shop_fixtures() -> dict:
                      "refunds": {}}}
 
 
-def make_store(data_dir: Path | None = None, **kwargs) -> Store:
-    return Store(shop_fixtures(), KEYS, data_dir=data_dir, **kwargs)
+def make_store(data_dir: Path | None = None, store_url: str | None = None, keys: dict | None = None,
+               **kwargs) -> Store:
+    """A store over the shop fixtures: in process (on `data_dir`, if given), or in the Redis at `store_url`."""
+    if store_url is not None:
+        from sandbox.core.shared import Link
+        from sandbox.core.shared.store import SharedStore
+
+        return SharedStore(Link(store_url), shop_fixtures(), keys or KEYS)  # type: ignore[return-value]
+    return Store(shop_fixtures(), keys or KEYS, data_dir=data_dir, **kwargs)
 
 
 def order(store: Store, tenant: str, ref: str) -> dict | None:

@@ -1,65 +1,18 @@
 """Concurrency, every provider: 16 threads at one order. Different keys never refund more than
 the order holds; one idempotency key gives one refund and identical answers.
 
-The threads' transactions are forced to interleave (`interleaved`): without the store's
+The threads' transactions are forced to interleave (`racing.interleaved`): without the store's
 tenant lock every test here fails on every run, so passing proves the lock does the work."""
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+
+from racing import THREADS, race
 
 from conftest import FIRE_DEUNA, FIRE_REFUND, fire_headers
 
-THREADS = 16
-GATE_SECONDS = 1.5
-
-
-@contextmanager
-def interleaved(app) -> Iterator[None]:
-    """Hold every store transaction opened meanwhile at its commit (its reads and rule done,
-    its writes staged) until THREADS transactions are there, so that without the tenant lock
-    every racer has read the order before any of them writes. With the lock only one is ever
-    inside: the first wait gives up after GATE_SECONDS and the others pass straight through."""
-    store = app.extensions["refund_sandbox"].store
-    gate, transaction = threading.Barrier(THREADS, timeout=GATE_SECONDS), store.transaction
-
-    @contextmanager
-    def held_at_commit(tenant: str, provider: str) -> Iterator:
-        with transaction(tenant, provider) as tx:
-            yield tx
-            with suppress(threading.BrokenBarrierError):
-                gate.wait()
-
-    store.transaction = held_at_commit
-    try:
-        yield
-    finally:
-        del store.transaction  # the Store's own method again
-
-
-def race(app, send) -> list[tuple[int, dict]]:
-    """Run send(client, n) in THREADS threads released together, their transactions forced to
-    interleave (see `interleaved`); (status, body) of each."""
-    start, answers, lock = threading.Barrier(THREADS), [], threading.Lock()
-
-    def worker(n: int) -> None:
-        client = app.test_client()
-        start.wait()
-        response = send(client, n)
-        with lock:
-            answers.append((response.status_code, response.get_json()))
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
-    with interleaved(app):
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
-    assert len(answers) == THREADS
-    return answers
+STORES = ("memory", "redis")  # tests that take a client or app run on both stores (conftest)
 
 
 def test_fire_one_order_is_refunded_once(app, client):

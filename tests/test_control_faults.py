@@ -12,6 +12,7 @@ import pytest
 from conftest import FIRE_CARD, FIRE_REFUND, fire_headers
 from live_server import Server, running
 
+STORES = ("memory", "redis")  # tests that take a client or app run on both stores (conftest)
 PD_URL, PD_TOKEN = "/purpledot/admin/api/v1/refund", {"X-Purple-Dot-Access-Token": "0123456789abcdef0123456789abcdef"}
 NUWEB_REFUND = "/nuweb/v1/orders/refund"
 PD_BODY = {"id": "r-1", "order": "5550000000001", "shipping": True}

@@ -9,6 +9,7 @@ import yaml
 
 from conftest import FIRE_CARD, FIRE_LOGIN, FIRE_REFUND, ROOT, fire_headers, tracked_app
 
+STORES = ("memory", "redis")  # tests that take store_url (or client) run on both stores (conftest)
 PD_URL, PD_TOKEN = "/purpledot/admin/api/v1/refund", {"X-Purple-Dot-Access-Token": "0123456789abcdef0123456789abcdef"}
 
 
@@ -74,8 +75,8 @@ def test_filters_and_paging(client):
     assert client.get("/_sandbox/requests?provider=nope").status_code == 404
 
 
-def test_the_journal_is_bounded():
-    client = tracked_app(journal_limit=20).test_client()
+def test_the_journal_is_bounded(store_url):
+    client = tracked_app(journal_limit=20, store=store_url).test_client()
     for n in range(60):
         client.post(PD_URL, json={"id": f"k{n}", "order": "nope", "shipping": True}, headers=PD_TOKEN)
     page = journal(client, "?limit=500")
@@ -83,8 +84,8 @@ def test_the_journal_is_bounded():
     assert page["requests"][-1]["request"]["body"]["id"] == "k40"
 
 
-def test_the_journal_is_bounded_across_tenants_oldest_entries_first():
-    client = tracked_app(journal_limit=20, journal_total=30).test_client()
+def test_the_journal_is_bounded_across_tenants_oldest_entries_first(store_url):
+    client = tracked_app(journal_limit=20, journal_total=30, store=store_url).test_client()
     for tenant, count in (("a", 20), ("b", 15)):
         for n in range(count):
             client.post(PD_URL, json={"id": f"{tenant}{n}", "order": "nope", "shipping": True},

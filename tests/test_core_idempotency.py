@@ -15,7 +15,15 @@ KEYS = {"shop": {"orders": "ref", idempotency.TABLE: idempotency.KEY_FIELD},
 FIXTURES = {"shop": {"orders": {"1": {"ref": "o-1", "refunded": 0}}}, "other": {}}
 
 
-def make_store(data_dir=None) -> Store:
+STORES = ("memory", "redis")  # tests that take store_url run on both stores (conftest)
+
+
+def make_store(data_dir=None, store_url=None) -> Store:
+    if store_url is not None:
+        from sandbox.core.shared import Link
+        from sandbox.core.shared.store import SharedStore
+
+        return SharedStore(Link(store_url), FIXTURES, KEYS)  # type: ignore[return-value]
     return Store(FIXTURES, KEYS, data_dir=data_dir)
 
 
@@ -35,8 +43,8 @@ def refunded(store: Store, tenant: str = "t") -> int:
     return store.read(tenant, "shop", lambda tx: tx.get("orders", "o-1"))["refunded"]
 
 
-def test_same_key_and_payload_replays_without_redoing_the_work():
-    store, calls = make_store(), []
+def test_same_key_and_payload_replays_without_redoing_the_work(store_url):
+    store, calls = make_store(store_url=store_url), []
     first = refund(store, "k1", {"amount": 5}, calls)
     again = refund(store, "k1", {"amount": 5}, calls)
     assert (first.status, first.body) == (again.status, again.body) == (200, {"refunded": 5})
@@ -58,16 +66,16 @@ def test_the_fingerprint_compares_json_values_not_their_spelling():
     assert same({"n": 1}) != same({"n": 1.5})
 
 
-def test_same_key_with_another_payload_is_a_conflict_and_changes_nothing():
-    store, calls = make_store(), []
+def test_same_key_with_another_payload_is_a_conflict_and_changes_nothing(store_url):
+    store, calls = make_store(store_url=store_url), []
     refund(store, "k1", {"amount": 5}, calls)
     with pytest.raises(SandboxError) as caught:
         refund(store, "k1", {"amount": 6}, calls)
     assert caught.value.status == 409 and calls == ["k1"] and refunded(store) == 5
 
 
-def test_keys_are_scoped_by_tenant_and_provider():
-    store, calls = make_store(), []
+def test_keys_are_scoped_by_tenant_and_provider(store_url):
+    store, calls = make_store(store_url=store_url), []
     refund(store, "k1", {"amount": 5}, calls, tenant="a")
     refund(store, "k1", {"amount": 7}, calls, tenant="b")
     with store.transaction("a", "other") as tx:
@@ -75,8 +83,8 @@ def test_keys_are_scoped_by_tenant_and_provider():
     assert calls == ["k1", "k1"] and refunded(store, "a") == 5 and refunded(store, "b") == 7
 
 
-def test_failed_work_stores_nothing_so_a_retry_runs():
-    store = make_store()
+def test_failed_work_stores_nothing_so_a_retry_runs(store_url):
+    store = make_store(store_url=store_url)
     with pytest.raises(RuntimeError), store.transaction("t", "shop") as tx:
         idempotency.record(tx, "k1", {"amount": 1}, 200, {"refunded": 1})
         raise RuntimeError("boom")  # the work failed after its answer was recorded
@@ -84,8 +92,8 @@ def test_failed_work_stores_nothing_so_a_retry_runs():
     assert refund(store, "k1", {"amount": 1}, calls).body == {"refunded": 1} and calls == ["k1"]
 
 
-def test_concurrent_requests_with_one_key_do_the_work_once():
-    store, calls = make_store(), []
+def test_concurrent_requests_with_one_key_do_the_work_once(store_url):
+    store, calls = make_store(store_url=store_url), []
     answers, barrier = [], threading.Barrier(16)
 
     def worker():

@@ -1,0 +1,111 @@
+"""The connection to the shared store (Redis), opened lazily in each process, and its failures.
+
+`Link` holds the URL and makes one redis-py client per process id: `serve --workers N`
+forks its workers after `create_app`, and a socket opened before the fork must never be used
+by two processes, so a child asking for the client gets its own. Lua scripts are sent by
+digest (EVALSHA, loaded again if Redis forgot them). `StoreDown` is what any call raises when
+Redis does not answer; the pipeline turns it into a 503 in the owner's own format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import redis
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+#: Every key the sandbox writes starts with this, so one Redis can hold other data too.
+PREFIX = "rsbx:"
+#: Redis errors that mean "the store does not answer" (a Lua error or a bug is not one of them).
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+class StoreDown(Exception):
+    """The shared store did not answer (or a tenant's lock could not be had in time)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"the shared store at {url} does not answer ({reason})")
+        self.url, self.reason = url, reason
+
+
+def tenant_key(tenant: str, *parts: str) -> str:
+    """A key of one tenant; `{tenant}` is a Redis Cluster hash tag, so a tenant's keys (and the
+    scripts that touch several of them) stay on one node."""
+    return f"{PREFIX}{{{tenant}}}:" + ":".join(parts)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON; Decimals as strings, as Flask's JSON provider writes them."""
+    return json.dumps(value, separators=(",", ":"), default=lambda v: str(v) if isinstance(v, Decimal) else
+                      _refuse(v))
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON-shaped")
+
+
+class Script:
+    """A Lua script, sent by its SHA1 digest (and loaded once when Redis does not know it)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+    def __call__(self, client: redis.Redis, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            client.script_load(self.text)
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+
+
+class Link:
+    """The shared store's URL and this process's client."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._pid: int | None = None
+        self._client: redis.Redis | None = None
+
+    @property
+    def client(self) -> redis.Redis:
+        pid = os.getpid()
+        if self._pid != pid:  # first use in this process (a forked worker included)
+            self._client = redis.Redis.from_url(
+                self.url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
+                retry=Retry(NoBackoff(), 1), health_check_interval=0)
+            self._pid = pid
+        return self._client  # type: ignore[return-value]
+
+    def run(self, script: Script, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
+        """Run a Lua script (atomic in Redis: all of it or, when Redis is gone, none)."""
+        try:
+            return script(self.client, keys, args)
+        except UNREACHABLE as exc:
+            raise StoreDown(self.url, str(exc) or type(exc).__name__) from None
+
+    def call(self, name: str, *args: Any) -> Any:
+        """One Redis command, e.g. `link.call("hget", key, field)`."""
+        try:
+            return getattr(self.client, name)(*args)
+        except UNREACHABLE as exc:
+            raise StoreDown(self.url, str(exc) or type(exc).__name__) from None
+
+    def close(self) -> None:
+        """Close this process's connections (a later call opens new ones)."""
+        if self._client is not None:
+            self._client.close()
+            self._client, self._pid = None, None
+
+    def check(self) -> None:
+        """:raise StoreDown: Redis does not answer a PING."""
+        self.call("ping")
