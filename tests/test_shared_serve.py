@@ -1,6 +1,7 @@
-"""`serve --store`: start-up refusals as one line, and two real `serve` processes on one Redis.
+"""`serve --store`: start-up refusals as one line, and two real processes on one Redis.
 
-The processes are two `python -m sandbox serve --store URL` children on their own ports,
+The processes are two `python -m sandbox serve --store URL` children on their own ports, or
+the two granian workers of one `serve --store URL --workers 2`,
 talked to over HTTP: conflicting refunds split between them refund the order once, one
 idempotency key gives one refund and identical answers, a `times: 1` fault fires once, and
 a reset or a clock move made through one is what the other sees.
@@ -39,15 +40,34 @@ def test_store_and_workers_are_checked(tmp_path, args, env, words):
     assert words in error_line(serve("--port", str(free_port()), *args, cwd=tmp_path, env=env))
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    """Two `serve --store` processes on one Redis."""
+def worker_cpu(server: Server) -> dict[int, int]:
+    """Each granian worker of a `serve` process: pid -> CPU ticks used so far."""
+    pid = server.proc.pid
+    with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+        workers = [int(child) for child in handle.read().split()]
+    ticks = {}
+    for worker in workers:
+        with open(f"/proc/{worker}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        ticks[worker] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+@pytest.fixture(scope="module", params=["two serve processes", "serve --workers 2"])
+def fleet(request, tmp_path_factory):
+    """Two `serve --store` processes on one Redis, or one `serve --store --workers 2` (its two
+    worker processes behind one port: the same server twice in the list)."""
     workdir = tmp_path_factory.mktemp("fleet")
     redis = RedisServer().start()
     servers = []
     try:
-        servers = [Server(workdir, "--store", redis.url).start() for _ in range(2)]
-        yield servers
+        if request.param == "serve --workers 2":
+            servers = [Server(workdir, "--store", redis.url, "--workers", "2").start()]
+            assert len(worker_cpu(servers[0])) == 2
+            yield servers * 2
+        else:
+            servers = [Server(workdir, "--store", redis.url).start() for _ in range(2)]
+            yield servers
     finally:
         for server in servers:
             assert server.stop() == 0, server.stderr()
@@ -62,6 +82,7 @@ def burst(fleet, send, count: int = 12) -> list[tuple[int, dict]]:
 def test_two_serve_processes_act_as_one_sandbox(fleet):
     a, b = fleet
     tenant = {"X-Sandbox-Tenant": "fleet"}
+    before = worker_cpu(a) if a is b else {}
     line = {"id": "14440000000011", "quantity": 1}  # two units on the order
     answers = burst(fleet, lambda s, n: s.request("POST", PD_URL, {"id": f"k{n}", "order": "5550000000001",
                                                                    "line_items": [line]}, {**PD_TOKEN, **tenant}))
@@ -84,6 +105,9 @@ def test_two_serve_processes_act_as_one_sandbox(fleet):
     assert b.request("POST", "/_sandbox/reset", None, tenant)[0] == 200
     assert a.request("GET", "/_sandbox/purpledot/refunds", headers=tenant)[1]["refunds"] == []
     assert a.request("GET", "/_sandbox/requests", headers=tenant)[1]["total"] == 0
+    if a is b:  # both workers of the one port took part
+        after = worker_cpu(a)
+        assert all(after[pid] > ticks for pid, ticks in before.items()), (before, after)
 
 
 def test_the_compose_file_runs_three_replicas_on_one_redis_behind_one_port():
