@@ -7,6 +7,7 @@ write cost are in test_core_persistence.py.
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import pytest
@@ -227,6 +228,31 @@ def test_http_tenants_are_isolated_and_reset(client):
     assert notifications(client, "a") == []
     refunds_a = client.get("/_sandbox/fire/refunds", headers={"X-Sandbox-Tenant": "a"}).get_json()
     assert refunds_a["refunds"] == []
+
+
+def in_collector(obj) -> bool:
+    """Whether the garbage collector still walks `obj` (False once gc.freeze() moved it away)."""
+    return any(o is obj for o in gc.get_objects())
+
+
+def test_the_heap_is_frozen_after_start_up_and_after_each_tenant_load_or_reset():
+    """Whoever builds the app (pytest plugin, LiveSandbox, serve) gets a frozen heap: what
+    start-up, a new tenant or a reset builds is never walked by a full collection again."""
+    app = tracked_app()
+    assert gc.is_tracked(app) and not in_collector(app)  # create_app froze what it built
+    client = app.test_client()
+    before_load = [FIRE_DEUNA]  # alive from here on, like a tenant's documents
+    assert in_collector(before_load)
+    get_order(client, FIRE_DEUNA, "frozen")  # the tenant is created from the fixtures
+    assert not in_collector(before_load)
+    state = app.extensions["refund_sandbox"].store.tenant("frozen")
+    assert gc.is_tracked(state) and not in_collector(state)
+
+    before_reset, frozen = [FIRE_DEUNA], gc.get_freeze_count()
+    assert in_collector(before_reset)
+    assert client.post("/_sandbox/reset", headers={"X-Sandbox-Tenant": "frozen"}).status_code == 200
+    assert not in_collector(before_reset)
+    assert gc.get_freeze_count() > frozen
 
 
 def test_http_invalid_tenant_is_a_400_in_fires_format_and_changes_nothing(tmp_path):

@@ -11,6 +11,7 @@ appended to the tenant's log (`sandbox.core.persistence`) before it is applied.
 
 from __future__ import annotations
 
+import gc
 import json
 import marshal
 import threading
@@ -32,6 +33,19 @@ def clone(value: Any) -> Any:
     """Deep copy of JSON-shaped data (dicts, lists, scalars): a marshal round trip, in C, is
     about 4x faster than a recursive copy in Python and 10x faster than copy.deepcopy."""
     return _unmarshal(_marshal(value))
+
+
+def freeze_heap() -> None:
+    """Move every object alive now out of the garbage collector's reach (gc.freeze).
+
+    What a tenant load, a reset or start-up builds lives long; left to the collector, each
+    full collection would walk all of it again (150-980 ms pauses with 40,000-100,000
+    orders, stopping every request). Garbage is collected first so no cycle is frozen for
+    good; that collection walks only what was made since the last freeze. Frozen objects
+    are still freed by reference counting when dropped (stored documents hold no cycles).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class TenantState:
@@ -194,8 +208,8 @@ class Store:
         self.compact_min = compact_min
         self._tenants: dict[str, TenantState] = {}
         self._lock = threading.Lock()
-        #: Called after a tenant's data is loaded or reset (`serve` freezes the heap there; see cli.py).
-        self.after_load: Callable[[], None] | None = None
+        #: Called after a tenant's data is loaded or reset: freezes the heap (whoever built the app).
+        self.after_load: Callable[[], None] | None = freeze_heap
         #: Sends what `Tx.notify` staged, after the commit and outside the tenant's lock:
         #: notifier(tenant, provider, kind, payload, now). The Runtime sets it.
         self.notifier: Callable[[str, str, str, dict, Any], Any] | None = None
