@@ -139,11 +139,18 @@ def tracked_under(root: Any) -> int:
     return count
 
 
+def tenant_of(n: int, tenants: int) -> str:
+    """The tenant refund n goes to: one tenant, or round-robin over `tenants` of them."""
+    return TENANT if tenants == 1 else f"{TENANT}-{n % tenants}"
+
+
 def where_kept(app: Any, provider: str) -> dict[str, int]:
     """Tracked objects per place a refund leaves something: each store table, journal, outbox."""
     rt = app.extensions[EXTENSION]
-    state = rt.store.tenant(TENANT)
-    places = {f"store {table}": tracked_under(docs) for table, docs in state.raw.get(provider, {}).items()}
+    places: Counter[str] = Counter()
+    for name in rt.store.tenants():
+        for table, docs in rt.store.tenant(name).raw.get(provider, {}).items():
+            places[f"store {table}"] += tracked_under(docs)
     places["journal"] = tracked_under(rt.journal._items)
     places["outbox"] = tracked_under(rt.outbox._items)
     places["selfcheck"] = tracked_under(rt.selfcheck)
@@ -160,13 +167,13 @@ def build(provider: str, orders: int, work: Path) -> tuple[Any, Wsgi, Any]:
     return app, client, wl
 
 
-def refunds(client: Wsgi, wl: Any, first: int, count: int) -> float:
+def refunds(client: Wsgi, wl: Any, first: int, count: int, tenants: int = 1) -> float:
     """Refund orders first..first+count-1; microseconds per refund."""
-    headers = wl.headers_for(TENANT)
+    headers = [wl.headers_for(tenant_of(n, tenants)) for n in range(tenants)]
     started = time.perf_counter()
     for n in range(first, first + count):
         path, body = wl.render(n)
-        status, data, _ = client.request(wl.method, path, body, headers)
+        status, data, _ = client.request(wl.method, path, body, headers[n % tenants])
         if status != 200:
             raise RuntimeError(f"{wl.provider}: refund {n} answered {status}: {data[:300]!r}")
     return (time.perf_counter() - started) / count * 1e6
@@ -176,7 +183,7 @@ def measure(provider: str, args: argparse.Namespace, work: Path) -> None:
     total = args.requests * args.rounds
     app, client, wl = build(provider, total + args.warmup + 1, work)
     n = FIRST_ORDER
-    refunds(client, wl, n, args.warmup)  # the tenant is created, caches filled
+    refunds(client, wl, n, args.warmup, args.tenants)  # the tenants are created, caches filled
     n += args.warmup
     gc.collect()
     if args.freeze:
@@ -189,7 +196,7 @@ def measure(provider: str, args: argparse.Namespace, work: Path) -> None:
         for _ in range(args.rounds):
             if profiler:
                 profiler.enable()
-            times.append(refunds(client, wl, n, args.requests))
+            times.append(refunds(client, wl, n, args.requests, args.tenants))
             if profiler:
                 profiler.disable()
             n += args.requests
@@ -233,6 +240,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="refunds per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--tenants", type=int, default=1, help="spread the refunds over this many tenants")
     parser.add_argument("--cprofile", action="store_true", help="profile the rounds with cProfile")
     parser.add_argument("--sort", default="tottime", help="cProfile sort key [tottime]")
     parser.add_argument("--top", type=int, default=30)

@@ -62,7 +62,7 @@ def test_a_transaction_that_raises_changes_nothing():
     assert order(store, "t", "o2") is not None
     assert order(store, "t", "o9") is None
     assert refunds(store, "t") == []
-    assert store.tenant("t").raw == shop_fixtures()
+    assert store.tenant("t").documents() == shop_fixtures()
 
     # The same writes without the exception do land: the failure above was the rollback.
     with store.transaction("t", "shop") as tx:
@@ -150,12 +150,14 @@ def test_each_new_tenant_is_a_copy_of_the_fixtures_sharing_nothing():
     assert order(store, "a", "o2")["status"] == "NEW"
     assert order(store, "b", "o2")["status"] == "NEW"
     assert order(store, "b", "o1")["tags"] == ["a"]
-    # Tenants hold no dict in common with each other or with the fixtures.
+    # What a read hands out is a private copy: changing it changes no tenant.
+    mine = order(store, "b", "o1")
+    mine["tags"].append("CHANGED")
+    assert order(store, "b", "o1")["tags"] == ["a"] and order(store, "c", "o1")["tags"] == ["a"]
+    # Tenants share no table, and hold documents only as immutable bytes (nothing to change in place).
     a_docs, b_docs = store.tenant("a").raw["shop"]["orders"], store.tenant("b").raw["shop"]["orders"]
     assert a_docs is not b_docs
-    assert a_docs["2"] is not b_docs["2"]
-    assert a_docs["2"]["tags"] is not b_docs["2"]["tags"]
-    assert b_docs["1"] is not fixtures["shop"]["orders"]["1"]
+    assert all(isinstance(doc, bytes) for doc in [*a_docs.values(), *b_docs.values()])
 
 
 def test_after_load_runs_once_per_new_tenant_and_after_each_reset():
@@ -178,7 +180,7 @@ def test_reset_returns_a_tenant_to_the_fixtures_and_leaves_others_alone():
             tx.delete("orders", "o2")
             tx.insert("refunds", {"order": "o1"})
     store.reset("a")
-    assert store.tenant("a").raw == shop_fixtures()
+    assert store.tenant("a").documents() == shop_fixtures()
     assert order(store, "a", "o1")["status"] == "NEW"
     assert order(store, "a", "o2") is not None
     assert order(store, "a", "o5") is None  # the index was rebuilt, not kept stale
