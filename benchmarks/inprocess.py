@@ -16,7 +16,7 @@ callable in a loop, every request refunding a NEW order. It prints, per provider
   `gc.callbacks` (gen-2 count, max and p99 pause), and the gc-tracked objects each refund
   leaves behind, split by where they live (store tables, journal, outbox).
 
-    .venv/bin/python benchmarks/inprocess.py --providers purpledot --requests 2000 --rounds 5
+    .venv/bin/python benchmarks/inprocess.py --providers bare,purpledot --requests 2000 --rounds 5
     .venv/bin/python benchmarks/inprocess.py --gc --requests 20000 --rounds 5   # 100k refunds
 """
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import dataclasses
 import gc
 import io
 import pstats
@@ -46,6 +47,7 @@ from sandbox.core.runtime import EXTENSION
 from sandbox.settings import Settings
 
 TENANT = "inproc"
+BARE = "bare"  # not a provider: bare Flask (benchmarks/bare_app.py) answering the same request
 
 
 class Wsgi:
@@ -158,6 +160,11 @@ def where_kept(app: Any, provider: str) -> dict[str, int]:
 
 
 def build(provider: str, orders: int, work: Path) -> tuple[Any, Wsgi, Any]:
+    if provider == BARE:  # the floor: bare Flask answering Purple Dot's request, as load.py's ceiling
+        from bare_app import create_app as bare_app
+
+        app = bare_app()
+        return app, Wsgi(app), dataclasses.replace(workloads()["purpledot"], path="/refund")
     wl = workloads()[provider]
     fixtures = work / provider
     Store(fixtures, durable=False).write(TENANT, wl, FIRST_ORDER, orders)
@@ -182,13 +189,14 @@ def refunds(client: Wsgi, wl: Any, first: int, count: int, tenants: int = 1) -> 
 def measure(provider: str, args: argparse.Namespace, work: Path) -> None:
     total = args.requests * args.rounds
     app, client, wl = build(provider, total + args.warmup + 1, work)
+    with_gc = args.gc and provider != BARE
     n = FIRST_ORDER
     refunds(client, wl, n, args.warmup, args.tenants)  # the tenants are created, caches filled
     n += args.warmup
     gc.collect()
     if args.freeze:
         gc.freeze()
-    before = where_kept(app, provider) if args.gc else {}
+    before = where_kept(app, provider) if with_gc else {}
     tracked_before = len(gc.get_objects())
     profiler = cProfile.Profile() if args.cprofile else None
     times = []
@@ -202,7 +210,7 @@ def measure(provider: str, args: argparse.Namespace, work: Path) -> None:
             n += args.requests
     print(f"== {provider}: {statistics.median(times):.0f} us per refund (median of {args.rounds} rounds of "
           f"{args.requests}: {', '.join(f'{t:.0f}' for t in times)})")
-    if args.gc:
+    if with_gc:
         gc.collect()
         after = where_kept(app, provider)
         growth = len(gc.get_objects()) - tracked_before
@@ -236,7 +244,8 @@ def instructions(provider: str, args: argparse.Namespace) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--providers", default=",".join(PROVIDERS))
+    parser.add_argument("--providers", default=",".join(PROVIDERS),
+                        help=f"comma-separated; '{BARE}' measures bare Flask answering Purple Dot's request")
     parser.add_argument("--requests", type=int, default=2000, help="refunds per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=200)
