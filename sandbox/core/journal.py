@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from werkzeug.datastructures import EnvironHeaders
+
 from sandbox.core import body
 from sandbox.core.clock import isoformat_ms
 
@@ -180,10 +182,17 @@ class Body:
         return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + "...[truncated]"
 
 
+def environ_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
+    """The request headers as the WSGI environ holds them (HTTP_X_NAME...), for the journal:
+    named as HTTP names only when read (`_shown`), which is most of what naming them costs."""
+    return [(k, v) for k, v in environ.items() if k.startswith("HTTP_") or k in ("CONTENT_TYPE", "CONTENT_LENGTH")]
+
+
 def _shown(entry: dict[str, Any], secrets: Secrets) -> dict[str, Any]:
     """An entry as `GET /_sandbox/requests` shows it (the stored one keeps raw bodies)."""
     request, response = entry["request"], entry["response"]
-    return {**entry, "request": {"headers": secrets.headers_shown(request["headers"]),
+    headers = list(EnvironHeaders(dict(request["headers"])).items())  # werkzeug's own naming, as at request time
+    return {**entry, "request": {"headers": secrets.headers_shown(headers),
                                  "body": request["body"].render(secrets)},
             "response": {"body": response["body"].render(secrets)}}
 
@@ -198,8 +207,8 @@ class RequestJournal:
         self.secrets = secrets or HTTP_SECRETS
 
     def record(self, tenant: str, entry: dict[str, Any]) -> None:
-        """Keep one exchange: `entry` with `request` {headers, body} and `response` {body},
-        each body a `Body`."""
+        """Keep one exchange: `entry` with `request` {headers (`environ_headers`), body} and
+        `response` {body}, each body a `Body`."""
         request, response = entry["request"], entry["response"]
         packed = marshal.dumps({"id": f"req_{next(self._ids)}", **entry,
                                 "request": {"headers": request["headers"], "body": request["body"].fields()},
