@@ -37,7 +37,7 @@ def format_scaled(scaled: int, places: int) -> str:
     """Integer scaled by 10**places -> fixed-point string ("8.9900" for 89900 at 4 places).
 
     Integer arithmetic only (the same digits as Decimal's scaleb, a fifth of the time: every
-    money field of every answer goes through here, 32 of them in a Shoplazza refund's answer)."""
+    money field of every answer goes through here, 32 of them in one refund answer)."""
     if scaled.__class__ is not int and (isinstance(scaled, bool) or not isinstance(scaled, int)):
         raise TypeError(f"scaled amounts are integers, got {type(scaled).__name__}")
     whole, fraction = divmod(abs(scaled), 10**places)
