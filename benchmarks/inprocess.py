@@ -40,7 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from load import FIRST_ORDER, PROVIDERS, Store, workloads  # load.py is a script beside this one
+from load import FIRST_ORDER, PROVIDERS, Http, Store, workloads  # load.py is a script beside this one
 
 from sandbox.app import create_app
 from sandbox.core.runtime import EXTENSION
@@ -50,10 +50,10 @@ TENANT = "inproc"
 BARE = "bare"  # not a provider: bare Flask (benchmarks/bare_app.py) answering the same request
 
 
-class Wsgi:
-    """Requests straight into the WSGI app; the same request()/json() as load.Http."""
+class Wsgi(Http):
+    """Requests straight into the WSGI app: load.Http's request() (and so its json()), without a socket."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any) -> None:  # no connection to open: Http.__init__ is not called
         self.app = app
         self._status = ""
 
@@ -77,17 +77,6 @@ class Wsgi:
         finally:
             getattr(chunks, "close", lambda: None)()
         return int(self._status[:3]), data, (time.perf_counter() - started) * 1000
-
-    def json(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-             expect: int = 200) -> Any:
-        import json
-
-        payload = None if body is None else json.dumps(body).encode()
-        hdrs = {**({"Content-Type": "application/json"} if payload is not None else {}), **(headers or {})}
-        status, data, _ = self.request(method, path, payload, hdrs)
-        if status != expect:
-            raise RuntimeError(f"{method} {path}: expected {expect}, got {status}: {data[:300]!r}")
-        return json.loads(data) if data else None
 
 
 class Pauses:
