@@ -137,7 +137,7 @@ def test_tenants_are_isolated():
     assert store.tenants() == ["a", "b"]
 
 
-def test_each_new_tenant_is_a_copy_of_the_fixtures_sharing_nothing():
+def test_each_new_tenant_is_a_copy_of_the_fixtures_sharing_nothing_mutable():
     fixtures = shop_fixtures()
     store = Store(fixtures, KEYS)
     with store.transaction("a", "shop") as tx:
