@@ -6,7 +6,8 @@ provider it writes refundable orders (in memory by default), starts a sandbox, l
 server, and prints the functions holding the GIL most often: self time, and inclusive time
 of the sandbox's own functions. Profiled figures are slower than unprofiled ones: use
 load.py for throughput. Needs wrk and py-spy (`.venv/bin/pip install py-spy`; root or
-ptrace permission).
+ptrace permission). For the same question without a server, load or machine noise (µs,
+instructions and call counts per refund, collector pauses), see `benchmarks/inprocess.py`.
 
     .venv/bin/python benchmarks/profile_refund.py --providers fire,purpledot --seconds 20
 """

@@ -20,7 +20,7 @@ from sandbox.core.edge import WireEdge
 from sandbox.core.journal import Outbox, RequestJournal, Secrets
 from sandbox.core.provider import Provider
 from sandbox.core.runtime import EXTENSION, Runtime
-from sandbox.core.store import Store
+from sandbox.core.store import Store, freeze_heap
 from sandbox.providers import PROVIDERS
 from sandbox.settings import ConfigError, Settings
 from sandbox.ui import bp as ui_bp
@@ -121,6 +121,7 @@ def create_app(settings: Settings | None = None, providers: Sequence[Provider] =
     app.register_blueprint(ui_bp)
     app.add_url_rule("/_sandbox/openapi.json", endpoint="contract_control",
                      view_func=_contract_view(rt, CONTROL_CONTRACT, ""))
+    freeze_heap()  # modules, the app and the fixtures live as long as the process: out of the collector's way
     return app
 
 

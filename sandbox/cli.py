@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import sys
@@ -40,16 +39,6 @@ def _configure_logging() -> None:
     # the refund rate at 16 connections (664 -> 386 req/s, CPU per request 1.6 -> 2.9 ms), because
     # the warning slows waitress's I/O thread while it holds the task queue's lock, which keeps
     # it from starving the 8 worker threads of the GIL (see README, Performance)
-
-
-def _freeze_heap() -> None:
-    """Move every object alive now out of the garbage collector's reach.
-
-    A tenant's orders live until it is reset; without this, each full collection walks all of
-    them (150-980 ms pauses with 40,000-100,000 orders). Frozen documents are still freed by
-    reference counting when a reset drops them: JSON documents hold no cycles.
-    """
-    gc.freeze()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -93,8 +82,6 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
                              header_timeout_ms=settings.header_timeout_ms, workers=settings.workers)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    runtime.store.after_load = _freeze_heap
-    _freeze_heap()  # modules, contracts and fixtures: alive for the whole run
 
     if not settings.control_token and not _loopback(settings.host):
         logging.getLogger("sandbox").warning(

@@ -7,6 +7,7 @@ write cost are in test_core_persistence.py.
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import pytest
@@ -63,7 +64,7 @@ def test_a_transaction_that_raises_changes_nothing(store_url):
     assert order(store, "t", "o9") is None
     assert refunds(store, "t") == []
     if store_url is None:
-        assert store.tenant("t").raw == shop_fixtures()
+        assert store.tenant("t").documents() == shop_fixtures()
 
     # The same writes without the exception do land: the failure above was the rollback.
     with store.transaction("t", "shop") as tx:
@@ -138,7 +139,7 @@ def test_tenants_are_isolated(store_url):
     assert store.tenants() == ["a", "b"]
 
 
-def test_each_new_tenant_is_a_copy_of_the_fixtures_sharing_nothing():
+def test_each_new_tenant_is_a_copy_of_the_fixtures_sharing_nothing_mutable():
     fixtures = shop_fixtures()
     store = Store(fixtures, KEYS)
     with store.transaction("a", "shop") as tx:
@@ -151,12 +152,27 @@ def test_each_new_tenant_is_a_copy_of_the_fixtures_sharing_nothing():
     assert order(store, "a", "o2")["status"] == "NEW"
     assert order(store, "b", "o2")["status"] == "NEW"
     assert order(store, "b", "o1")["tags"] == ["a"]
-    # Tenants hold no dict in common with each other or with the fixtures.
+    # What a read hands out is a private copy: changing it changes no tenant.
+    mine = order(store, "b", "o1")
+    mine["tags"].append("CHANGED")
+    assert order(store, "b", "o1")["tags"] == ["a"] and order(store, "c", "o1")["tags"] == ["a"]
+    # Tenants share no table, and hold documents only as immutable bytes (nothing to change in place).
     a_docs, b_docs = store.tenant("a").raw["shop"]["orders"], store.tenant("b").raw["shop"]["orders"]
     assert a_docs is not b_docs
-    assert a_docs["2"] is not b_docs["2"]
-    assert a_docs["2"]["tags"] is not b_docs["2"]["tags"]
-    assert b_docs["1"] is not fixtures["shop"]["orders"]["1"]
+    assert all(isinstance(doc, bytes) for doc in [*a_docs.values(), *b_docs.values()])
+
+
+def test_each_tenant_and_provider_is_a_tinydb_whose_documents_read_back_through_tinydb():
+    store = make_store()
+    with store.transaction("t", "shop") as tx:
+        tx.put("orders", {"ref": "o1", "status": "CANCELED", "tags": ["a"]})
+        tx.insert("refunds", {"order": "o1", "amount": 500})
+    db = store.tenant("t").dbs["shop"]
+    # TinyDB's own API over the tenant's tables: committed writes went through it, packed
+    assert db.table("orders").get(doc_id=1) == {"ref": "o1", "status": "CANCELED", "tags": ["a"]}
+    assert [dict(doc) for doc in db.table("refunds").all()] == [{"order": "o1", "amount": 500}]
+    assert db.table("orders").get(doc_id=2).doc_id == 2 and sorted(db.tables()) == ["orders", "refunds"]
+    assert isinstance(db.storage.read()["refunds"]["1"], bytes)
 
 
 def test_after_load_runs_once_per_new_tenant_and_after_each_reset():
@@ -180,7 +196,7 @@ def test_reset_returns_a_tenant_to_the_fixtures_and_leaves_others_alone(store_ur
             tx.insert("refunds", {"order": "o1"})
     store.reset("a")
     if store_url is None:
-        assert store.tenant("a").raw == shop_fixtures()
+        assert store.tenant("a").documents() == shop_fixtures()
     assert order(store, "a", "o1")["status"] == "NEW"
     assert order(store, "a", "o2") is not None
     assert order(store, "a", "o5") is None  # the index was rebuilt, not kept stale
@@ -230,6 +246,31 @@ def test_http_tenants_are_isolated_and_reset(client):
     assert notifications(client, "a") == []
     refunds_a = client.get("/_sandbox/fire/refunds", headers={"X-Sandbox-Tenant": "a"}).get_json()
     assert refunds_a["refunds"] == []
+
+
+def in_collector(obj) -> bool:
+    """Whether the garbage collector still walks `obj` (False once gc.freeze() moved it away)."""
+    return any(o is obj for o in gc.get_objects())
+
+
+def test_the_heap_is_frozen_after_start_up_and_after_each_tenant_load_or_reset():
+    """Whoever builds the app (pytest plugin, LiveSandbox, serve) gets a frozen heap: what
+    start-up, a new tenant or a reset builds is never walked by a full collection again."""
+    app = tracked_app()
+    assert gc.is_tracked(app) and not in_collector(app)  # create_app froze what it built
+    client = app.test_client()
+    before_load = [FIRE_DEUNA]  # alive from here on, like a tenant's documents
+    assert in_collector(before_load)
+    get_order(client, FIRE_DEUNA, "frozen")  # the tenant is created from the fixtures
+    assert not in_collector(before_load)
+    state = app.extensions["refund_sandbox"].store.tenant("frozen")
+    assert gc.is_tracked(state) and not in_collector(state)
+
+    before_reset, frozen = [FIRE_DEUNA], gc.get_freeze_count()
+    assert in_collector(before_reset)
+    assert client.post("/_sandbox/reset", headers={"X-Sandbox-Tenant": "frozen"}).status_code == 200
+    assert not in_collector(before_reset)
+    assert gc.get_freeze_count() > frozen
 
 
 def test_http_invalid_tenant_is_a_400_in_fires_format_and_changes_nothing(tmp_path):

@@ -10,7 +10,7 @@ tenant: its journal entry, its `X-Sandbox-Tenant` echo and its error detail.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import g, has_request_context, request
@@ -20,7 +20,7 @@ from sandbox.core.tenancy import DEFAULT, HEADER, from_header
 _ATTR = "sandbox_request"
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestContext:
     started: float
     trace_id: str
@@ -36,7 +36,6 @@ class RequestContext:
     error_code: str | None = None
     error_detail: str | None = None
     routing: str | list[str] | None = None  # unknown route / append slash / the endpoints a 405 belongs to
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000

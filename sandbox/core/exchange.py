@@ -59,7 +59,7 @@ def record(rt: Any, ctx: context.RequestContext, response: Response, unanswered:
         "error_code": ctx.error_code, "error_detail": ctx.error_detail, "fault": ctx.fault,
         "answered": not unanswered,
         "contract_mismatch": mismatch,
-        "request": {"headers": list(request.headers.items()),
+        "request": {"headers": journal.environ_headers(request.environ),
                     "body": journal.Body.of(_request_body(), read_as_json)},
         "response": {"body": journal.Body.of(response.get_data(), response.is_json)},
     })

@@ -91,15 +91,3 @@ class JsonBool(fields.Field):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return value
-
-
-class Money(fields.Field):
-    """An amount stored as an integer scaled by 10**places (minor units, or an API's own scale such as 10**4),
-    shown as a fixed-point string ("8.9900")."""
-
-    def __init__(self, places: int, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.places = places
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else money.format_scaled(value, self.places)

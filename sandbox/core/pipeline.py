@@ -38,7 +38,7 @@ from sandbox.core import context, exchange, explain, faults, ids
 from sandbox.core.auth import AuthContext, Principal
 from sandbox.core.contracts import APPEND_SLASH, UNKNOWN_ROUTE
 from sandbox.core.errors import Kind, RawBody, SandboxError
-from sandbox.core.provider import Call, Provider, load
+from sandbox.core.provider import Call, Loader, Provider, load
 from sandbox.core.runtime import runtime
 
 access_log = logging.getLogger("sandbox.access")
@@ -111,7 +111,7 @@ def append_slash(new_url: str) -> Response:
 # ---------------------------------------------------------------------- 2-6. @operation
 
 
-def operation(*, body: Schema | None = None, headers: Schema | None = None, path: Schema | None = None,
+def operation(*, body: Schema | Loader | None = None, headers: Schema | None = None, path: Schema | None = None,
               query: Schema | None = None, auth: Any = True, scope: str | None = None) -> Callable:
     """Wrap a view in steps 2-5: authenticate (401), check the scope (403), inject faults,
     load path, query, headers and body (the provider's validation status). The view is called
@@ -184,8 +184,9 @@ def inject_faults(ctx: context.RequestContext, provider: Provider, path_args: Ma
 
 
 def load_inputs(provider: Provider, query: Schema | None, headers: Schema | None,
-                body: Schema | None) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]]:
-    """(headers, body, query) loaded with marshmallow.  :raise: the provider's validation status."""
+                body: Schema | Loader | None) -> tuple[dict[str, Any], Any, dict[str, Any]]:
+    """(headers, body, query) loaded with marshmallow (the body maybe with a BodyParser).
+    :raise: the provider's validation status."""
     status = provider.validation_status
     loaded_query: dict[str, Any] = {}
     if query is not None:

@@ -1,19 +1,24 @@
-"""TinyDB plumbing whose writes cost the same however many documents a table holds.
+"""TinyDB plumbing for the store: tables of packed documents whose writes cost the same however
+many documents a table holds.
 
-Stock TinyDB rebuilds a whole table (converting every document id) on each write, which
-made one update take 63 ms at 100,000 documents. `LiveTable` hands the write straight to
-the live dict of `LiveStorage`, so writing one document touches only that document.
-Reads by document id are TinyDB's own (O(1)); query scans stay O(N) as in TinyDB.
+Each tenant's provider is one TinyDB database over a live dict in TinyDB's own layout
+({table: {"doc_id": document}}), every document stored packed (marshal bytes; see
+`sandbox.core.store`). Stock TinyDB rebuilds a whole table (converting every document id) on
+each write, which made one update take 63 ms at 100,000 documents: `LiveTable` hands the
+write straight to the live dict of `LiveStorage`, so writing one document touches only that
+document. Reading through TinyDB's API (`get(doc_id=...)`, `all()`) unpacks each document
+into TinyDB's `Document`; the store's own hot path reads the packed bytes directly.
 """
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from tinydb import TinyDB
 from tinydb.storages import MemoryStorage
-from tinydb.table import Table
+from tinydb.table import Document, Table
 
 
 class LiveStorage(MemoryStorage):
@@ -28,6 +33,13 @@ class LiveStorage(MemoryStorage):
 
     def write(self, data: dict) -> None:
         self.memory = data
+
+
+class PackedDocument(Document):
+    """The Document TinyDB hands out for a stored (packed) value: unpacked, a private copy."""
+
+    def __init__(self, value: Any, doc_id: int) -> None:
+        super().__init__(marshal.loads(value) if isinstance(value, bytes) else value, doc_id)
 
 
 class _IntKeys(MutableMapping):
@@ -56,7 +68,9 @@ class _IntKeys(MutableMapping):
 
 
 class LiveTable(Table):
-    """A TinyDB table that writes in place instead of rebuilding the table."""
+    """A TinyDB table of packed documents that writes in place instead of rebuilding the table."""
+
+    document_class = PackedDocument
 
     def _update_table(self, updater: Callable[[dict[int, Any]], None]) -> None:
         tables = self._storage.read()
@@ -64,9 +78,9 @@ class LiveTable(Table):
         updater(_IntKeys(raw))  # type: ignore[arg-type]
         self.clear_cache()
 
-    def put(self, doc_id: int, document: dict) -> None:
-        """Insert or replace the document stored under `doc_id`."""
-        self._update_table(lambda table: table.__setitem__(doc_id, dict(document)))
+    def put(self, doc_id: int, packed: bytes) -> None:
+        """Insert or replace the packed document stored under `doc_id`."""
+        self._update_table(lambda table: table.__setitem__(doc_id, packed))
 
     def delete(self, doc_id: int) -> None:
         self._update_table(lambda table: table.pop(doc_id, None))
@@ -77,5 +91,5 @@ class LiveDB(TinyDB):
 
 
 def open_db(data: dict | None = None) -> LiveDB:
-    """A TinyDB over `data` ({table: {"doc_id": doc}}), shared, not copied."""
+    """A TinyDB over `data` ({table: {"doc_id": packed doc}}), shared, not copied."""
     return LiveDB(storage=LiveStorage, data=data)

@@ -28,7 +28,7 @@ from typing import Any
 from redis.exceptions import ResponseError
 
 from sandbox.core.shared.link import PREFIX, Link, Script, StoreDown, dumps, tenant_key
-from sandbox.core.store import Tx, clone
+from sandbox.core.store import Tx, pack, unpack
 
 LOCK_MS = 10_000  # how long a tenant's lock outlives a process that died holding it
 LOCK_WAIT = 10.0  # seconds a transaction waits for the tenant's lock before answering 503
@@ -111,7 +111,7 @@ class SharedTenant:
     def table_raw(self, provider: str, table: str) -> dict[str, Any]:
         """Every document of the table, oldest first (what `Tx.all` reads)."""
         docs, _ = self.store.fetch_page(self.name, provider, table, 0, -1)
-        return {str(n): doc for n, doc in enumerate(docs)}
+        return {str(n): pack(doc) for n, doc in enumerate(docs)}  # packed, as Tx.all reads a table
 
 
 class SharedTx(Tx):
@@ -120,7 +120,7 @@ class SharedTx(Tx):
     def get(self, table: str, key: str) -> dict | None:
         key = str(key)
         if (table, key) in self._staged:
-            return clone(self._staged[(table, key)])
+            return super().get(table, key)  # the staged version, unpacked
         self._key_field(table)
         return self._state.fetch(self.provider, table, key)
 
@@ -129,9 +129,9 @@ class SharedTx(Tx):
         ops: list[list] = []
         for (table, key), doc in self._staged.items():
             ops.append(["d" if doc is None else "p", *store.table_keys(tenant, provider, table), key,
-                        "" if doc is None else dumps(doc), 0])
+                        "" if doc is None else dumps(unpack(doc)), 0])
         for table, doc in self._inserts:
-            ops.append(["a", *store.table_keys(tenant, provider, table), "", dumps(doc), 0])
+            ops.append(["a", *store.table_keys(tenant, provider, table), "", dumps(unpack(doc)), 0])
         return ops
 
 

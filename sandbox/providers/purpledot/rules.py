@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -25,6 +25,7 @@ from typing import Any
 
 from sandbox.core import money
 from sandbox.core.clock import isoformat_ms
+from sandbox.core.errors import from_validation
 from sandbox.core.lookup import require
 from sandbox.providers.purpledot import errors
 
@@ -42,6 +43,7 @@ class RefundRequest:
     shipping: bool = False
     amount: Decimal | None = None
     currency: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict, compare=False)  # the body as sent (idempotency)
 
     @property
     def appeasement(self) -> bool:
@@ -84,12 +86,46 @@ def _line_ids(items: Any) -> tuple[str, ...]:
     return tuple(ids)
 
 
-def parse_request(body: dict[str, Any]) -> RefundRequest:
-    """Decide the mode and check its fields.
+FIELDS = frozenset({"id", "order", "line_items", "shipping", "amount", "currency"})
+TEXT_MAX = 255
 
-    :raise 400: (INVALID_REFUND_REQUEST) both modes, neither, or a bad shipping/amount/currency.
+
+def _text_error(body: dict[str, Any], name: str) -> str | None:
+    """What is wrong with a required non-empty string of at most TEXT_MAX characters (None: nothing)."""
+    if name not in body:
+        return "Missing data for required field."
+    value = body[name]
+    if value is None:
+        return "Field may not be null."
+    if not isinstance(value, str):
+        return "Not a valid string."
+    if not value:
+        return "Must not be empty."
+    return f"Longer than maximum length {TEXT_MAX}." if len(value) > TEXT_MAX else None
+
+
+def _outer_errors(body: dict[str, Any]) -> dict[str, list[str]]:
+    """The outer fields' problems, worded as the other providers' schemas word them: id and
+    order, a null anywhere else, and unknown fields."""
+    messages = {name: [error] for name in ("id", "order") if (error := _text_error(body, name))}
+    for name, value in body.items():
+        if name not in FIELDS:
+            messages[name] = ["Unknown field."]
+        elif value is None and name not in messages:
+            messages[name] = ["Field may not be null."]
+    return messages
+
+
+def parse_request(body: dict[str, Any]) -> RefundRequest:
+    """Check every field in one pass and decide the mode (the body loader of the refund).
+
+    :raise 400: (INVALID_REFUND_REQUEST) a missing, empty or overlong id or order, an unknown
+        field, both modes, neither, or a bad shipping/amount/currency.
     :raise 400: (INVALID_LINE_ITEMS) a malformed line_items array.
     """
+    messages = _outer_errors(body)
+    if messages:
+        raise from_validation(messages, status=400)
     line_mode = "line_items" in body or "shipping" in body
     appeasement = "amount" in body or "currency" in body
     if line_mode and appeasement:
@@ -106,7 +142,7 @@ def parse_request(body: dict[str, Any]) -> RefundRequest:
             raise errors.INVALID_REFUND_REQUEST.error("nothing to refund: shipping is false and no line_items",
                                                       field="shipping")
         ids = _line_ids(body["line_items"]) if "line_items" in body else ()
-        return RefundRequest(body["id"], body["order"], line_ids=ids, shipping=shipping)
+        return RefundRequest(body["id"], body["order"], line_ids=ids, shipping=shipping, payload=body)
     try:
         amount = money.parse(body.get("amount"), AMOUNT)
     except ValueError:
@@ -115,7 +151,7 @@ def parse_request(body: dict[str, Any]) -> RefundRequest:
     currency = body.get("currency")
     if not isinstance(currency, str) or not CURRENCY.fullmatch(currency):
         raise errors.INVALID_REFUND_REQUEST.error("currency must be a three-letter ISO 4217 code", field="currency")
-    return RefundRequest(body["id"], body["order"], amount=amount, currency=currency)
+    return RefundRequest(body["id"], body["order"], amount=amount, currency=currency, payload=body)
 
 
 def paid_total(order: dict[str, Any]) -> int:

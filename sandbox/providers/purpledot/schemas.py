@@ -1,29 +1,13 @@
-"""Purple Dot's wire shapes: the refund request's outer fields, and the order as the sandbox shows it.
+"""Purple Dot's wire shapes: the order as the sandbox shows it.
 
-The request's modes and their error codes (INVALID_REFUND_REQUEST vs INVALID_LINE_ITEMS) are
-decided by `rules.parse_request`; marshmallow only checks the outer fields and refuses
-unknown ones (INVALID_REFUND_REQUEST).
+The refund request has no schema here: its fields decide each other's error codes
+(INVALID_REFUND_REQUEST vs INVALID_LINE_ITEMS), so `rules.parse_request` checks all of them
+in one pass (the route's body loader).
 """
 
 from __future__ import annotations
 
-from marshmallow import fields
-
 from sandbox.core import money
-from sandbox.core.fields import Text
-from sandbox.core.schemas import Strict
-
-
-class RefundIn(Strict):
-    id = Text(required=True, max_length=255)
-    order = Text(required=True, max_length=255)
-    line_items = fields.Raw()
-    shipping = fields.Raw()
-    amount = fields.Raw()
-    currency = fields.Raw()
-
-
-REFUND = RefundIn()
 
 
 def present_order(order: dict) -> dict:
