@@ -94,6 +94,10 @@ def listen(host: str, port: int, backlog: int) -> socket.socket:
     return sock
 
 
+#: A worker that has not stopped this long after SIGTERM is killed (its commits are already
+#: applied, and fsynced with --data-dir; only the webhook deliverer's queue is lost).
+STOP_TIMEOUT_S = 10
+
 #: Descriptors kept for everything but client connections (listener, tenant files, webhooks, logs).
 RESERVED_FILES = 256
 
@@ -180,7 +184,8 @@ class FrontServer:
             workers=self.workers, blocking_threads=self.threads, backlog=self.backlog,
             backpressure=self.max_connections, http=HTTPModes.http1, websockets=False,
             http1_settings=HTTP1Settings(header_read_timeout=self.header_timeout_ms),
-            log_level=LogLevels.warning, log_dictconfig=GRANIAN_LOGGING, log_access=False)
+            log_level=LogLevels.warning, log_dictconfig=GRANIAN_LOGGING, log_access=False,
+            workers_kill_timeout=STOP_TIMEOUT_S)
         server.on_startup(on_start)
         server.serve(spawn_target=worker, target_loader=lambda target: self.app)
 
