@@ -51,7 +51,8 @@ def main() -> None:
               help="Persist tenants here (survives restarts and kill -9).")
 @click.option("--strict-auth", is_flag=True, default=None, help="Accept only registered or issued credentials.")
 @click.option("--validate-responses", is_flag=True, default=None, help="Check every response against its contract.")
-@click.option("--threads", type=click.IntRange(1, 1024), default=None, help="WSGI threads [8].")
+@click.option("--threads", type=click.IntRange(1, 1024), default=None,
+              help="WSGI threads [1]; more let delay and hold faults run beside other requests.")
 @click.option("--header-timeout-ms", type=click.IntRange(100, 60_000), default=None,
               help="Cut off a client whose request head is unfinished, or idle keep-alive, this long [30000].")
 @click.option("--webhook-url", default=None, help="Also POST every notification here (with retries).")

@@ -56,7 +56,10 @@ class Settings:
     strict_auth: bool = False
     token_ttl_seconds: int = field(default=3600, metadata=_within(1))
     validate_responses: bool = False
-    threads: int = field(default=8, metadata=_within(1))  # 0 threads would serve nothing
+    # serve's WSGI threads: 1 measured best on granian (a second thread, contending for the GIL,
+    # cost 7-14 % of the rate and raised p99 from 7 ms to 110-215 ms); more keep a delay or hold
+    # fault from stalling every other request (README, Running it). 0 would serve nothing.
+    threads: int = field(default=1, metadata=_within(1))
     # serve cuts off a client whose request head is still incomplete this long after its first
     # byte, and a keep-alive client idle this long after its last answer (granian allows <= 60 s)
     header_timeout_ms: int = field(default=30_000, metadata=_within(100, 60_000))

@@ -29,6 +29,7 @@ class LiveSandbox:
         :raise ConfigError: the port is busy or the host is not an address of this machine.
         """
         settings.setdefault("log_requests", False)
+        settings.setdefault("threads", 8)  # waitress in a thread: a test's requests may overlap
         loaded = Settings.load(host=host, port=port, **settings)
         self.app = create_app(loaded)
         self.server = thread_server(self.app, host=host, port=port, threads=loaded.threads,

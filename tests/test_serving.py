@@ -212,3 +212,23 @@ def test_ctrl_c_or_a_closed_terminal_stops_main_and_worker_with_exit_0_and_the_d
     with running(tmp_path, "--data-dir", str(data_dir)) as again:
         refunds = body(exchange(again.port, request(b"/_sandbox/purpledot/refunds", method=b"GET")))["refunds"]
         assert [r["id"] for r in refunds] == ["before-ctrl-c"]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_delay_fault_holds_one_thread_so_only_a_second_thread_serves_others_meanwhile(tmp_path, threads):
+    with running(tmp_path, "--threads", str(threads)) as server:
+        fault = {"provider": "purpledot", "delay_ms": 1500, "times": 1}
+        assert server.request("POST", "/_sandbox/faults", fault, {"X-Sandbox-Tenant": "slow"})[0] == 201
+        valid = json.dumps({"id": "slow-1", "order": "5550000000001", "shipping": True}).encode()
+        slow = request(PD_PATH, valid, b"Content-Length: %d\r\n" % len(valid)).replace(b"wire", b"slow")
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as delayed:
+            delayed.sendall(slow)
+            time.sleep(0.3)  # the delayed request is in its thread now
+            start = time.monotonic()
+            assert status(exchange(server.port, HEALTH)) == 200
+            waited = time.monotonic() - start
+            assert status(read_answer(delayed)) == 200
+        if threads == 1:  # the one thread sleeps through the delay: everyone waits (README, Running it)
+            assert waited > 0.8, waited
+        else:
+            assert waited < 0.5, waited
