@@ -126,7 +126,7 @@ def section_prism(run: Run) -> None:
     path, body = w.render(FIRST_ORDER)
     prism: dict[str, Any] = {"levels": {}, "request": f"{w.method} {path}"}
     run.out["prism"] = prism
-    with prism_server(run.work, CONTRACT, (w.method, path, body or b"", w.headers)) as server:
+    with prism_server(run.work, CONTRACT, (w.method, path, body or b"", w.headers), run.args.prism_log) as server:
         prism["start_s"] = server.start(timeout=120)
         http = Http(server.port)
         status, data, _ = http.request(w.method, path, body, w.headers)
@@ -258,6 +258,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each run [2]")
     parser.add_argument("--levels", default=None, help="connection counts [1,16,64; --quick: 1,16]")
     parser.add_argument("--providers", default=",".join(PROVIDERS), help="providers to load [all five]")
+    parser.add_argument("--prism-log", choices=("warn", "info"), default="warn",
+                        help="Prism's --verboseLevel: warn (its request log off, as the sandbox's is) or info, its "
+                             "default, which logs every request [warn]")
     parser.add_argument("--server", choices=("granian", "waitress"), default="granian",
                         help="the bare-Flask ceiling's server: granian, as `serve` runs the sandbox [granian]")
     parser.add_argument("--threads", type=int, default=None,

@@ -232,10 +232,12 @@ def prism_path() -> str | None:
     return str(PRISM) if PRISM.exists() else shutil.which("prism")
 
 
-def prism_server(log_dir: Path, contract: Path, probe: tuple[str, str, bytes, dict[str, str]]) -> Server:
-    """`prism mock` (static examples, warnings only in its log) on `contract`; up when `probe`
-    (method, path, body, headers) answers 2xx."""
+def prism_server(log_dir: Path, contract: Path, probe: tuple[str, str, bytes, dict[str, str]],
+                 log_level: str = "warn") -> Server:
+    """`prism mock` (static examples; by default warnings only in its log, as the sandbox runs
+    with its request log off) on `contract`; up when `probe` (method, path, body, headers)
+    answers 2xx."""
     port = free_port()
-    argv = [prism_path() or "prism", "mock", "-p", str(port), "-h", HOST, "--verboseLevel", "warn", str(contract)]
+    argv = [prism_path() or "prism", "mock", "-p", str(port), "-h", HOST, "--verboseLevel", log_level, str(contract)]
     method, path, body, headers = probe
     return Server("prism", argv, port, path, log_dir, probe=(method, body, headers))
