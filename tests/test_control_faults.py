@@ -161,6 +161,15 @@ def test_purple_dot_lost_response_then_retry_finds_the_committed_refund(live):
     assert len(live.request("GET", "/_sandbox/purpledot/refunds")[1]["refunds"]) == 1
 
 
+def test_a_hold_of_0_ms_still_commits_then_closes_the_connection_unanswered(live):
+    live.request("POST", "/_sandbox/reset")
+    live.request("POST", "/_sandbox/faults", {"provider": "purpledot", "operation": "refund",
+                                              "timeout_after_commit": True, "hold_ms": 0, "times": 1})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        raw_post(live, PD_URL, PD_BODY, PD_TOKEN)
+    assert len(live.request("GET", "/_sandbox/purpledot/refunds")[1]["refunds"]) == 1
+
+
 def test_nuweb_lost_response_then_retry_with_the_uuid(live):
     live.request("POST", "/_sandbox/reset")
     token = live.request("POST", "/nuweb/v1/login", {"email": "e@x.io", "password": "p", "device_name": "t"})[1]

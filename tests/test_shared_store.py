@@ -12,6 +12,9 @@ restart).
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -160,3 +163,22 @@ def test_redis_down_mid_run_is_a_503_in_the_providers_format_and_recovery_needs_
     again = client.post(PD_URL, json={**body, "id": "second"}, headers=PD_TOKEN)
     assert again.status_code == 200, again.get_json()
     assert [r["id"] for r in client.get("/_sandbox/purpledot/refunds").get_json()["refunds"]] == ["second", "first"]
+
+
+def test_a_stalled_store_fails_the_request_in_about_a_second_and_never_applies_a_write_twice(own_redis):
+    app = tracked_app(store=own_redis.url)
+    client, tenant = app.test_client(), {"X-Sandbox-Tenant": "stall"}
+    assert client.post("/_sandbox/clock/advance", json={"seconds": 100}, headers=tenant).status_code == 200
+    os.kill(own_redis.proc.pid, signal.SIGSTOP)  # Redis alive but silent: a pause, a partition
+    try:
+        start = time.monotonic()
+        stalled = client.post("/_sandbox/clock/advance", json={"seconds": 100}, headers=tenant)
+        waited = time.monotonic() - start
+        time.sleep(0.5)  # the advance may sit in Redis's socket buffer, applied when it wakes
+    finally:
+        os.kill(own_redis.proc.pid, signal.SIGCONT)
+    assert stalled.status_code == 503 and waited < 5, waited
+    assert "may have applied the change" in stalled.headers["X-Sandbox-Error-Detail"]
+    time.sleep(0.2)
+    offset = client.post("/_sandbox/clock/advance", json={"seconds": 0}, headers=tenant).get_json()["offset_seconds"]
+    assert offset in (100, 200)  # applied once or not at all; redis-py's retry used to apply it twice (300)

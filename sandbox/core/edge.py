@@ -52,7 +52,7 @@ class WireEdge:
         finally:
             if hasattr(body, "close"):
                 body.close()
-        if environ.get(DROP) or environ.get(HOLD):
+        if environ.get(DROP) or HOLD in environ:  # hold_ms may be 0: close at once, unanswered
             if environ.get(HOLD):
                 time.sleep(environ[HOLD] / 1000)
             if environ.get("SERVER_SOFTWARE") == "Granian":

@@ -80,6 +80,8 @@ def store_down(exc: StoreDown) -> Response:
     else:  # the control plane and the dashboard: their own words
         err = SandboxError(Kind.INTERNAL, "the sandbox's shared store does not answer; retry later", status=STATUS,
                            code="store_unavailable")
-    err.detail = f"{exc}; nothing was written: retry once the store is back"
+    err.detail = (f"{exc}; the store may have applied the change before its answer was lost: retry with the "
+                  "same idempotency key, or read the state first" if getattr(exc, "sent", False) else
+                  f"{exc}; nothing was written: retry once the store is back")
     err.headers["Retry-After"] = "1"
     return pipeline.render(err)

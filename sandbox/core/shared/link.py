@@ -30,11 +30,19 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class StoreDown(Exception):
-    """The shared store did not answer (or a tenant's lock could not be had in time)."""
+    """The shared store did not answer (or a tenant's lock could not be had in time).
 
-    def __init__(self, url: str, reason: str) -> None:
+    `sent`: the command may have reached Redis before the answer failed to come back (a
+    timeout, or a connection lost mid-call), so whether it was applied is unknown."""
+
+    def __init__(self, url: str, reason: str, sent: bool = False) -> None:
         super().__init__(f"the shared store at {url} does not answer ({reason})")
-        self.url, self.reason = url, reason
+        self.url, self.reason, self.sent = url, reason, sent
+
+
+def _down(url: str, exc: BaseException) -> StoreDown:
+    refused = isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower()
+    return StoreDown(url, str(exc) or type(exc).__name__, sent=not refused)
 
 
 def tenant_key(tenant: str, *parts: str) -> str:
@@ -80,9 +88,12 @@ class Link:
     def client(self) -> redis.Redis:
         pid = os.getpid()
         if self._pid != pid:  # first use in this process (a forked worker included)
+            # no retries: redis-py re-sends a command whose answer timed out, and Redis then
+            # applies it twice (a clock moved twice, a commit applied under a 503); a 1 s timeout
+            # keeps a stalled Redis from holding a worker's thread for long
             self._client = redis.Redis.from_url(
-                self.url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
-                retry=Retry(NoBackoff(), 1), health_check_interval=0)
+                self.url, decode_responses=True, socket_connect_timeout=1, socket_timeout=1,
+                retry=Retry(NoBackoff(), 0), health_check_interval=0)
             self._pid = pid
         return self._client  # type: ignore[return-value]
 
@@ -91,14 +102,14 @@ class Link:
         try:
             return script(self.client, keys, args)
         except UNREACHABLE as exc:
-            raise StoreDown(self.url, str(exc) or type(exc).__name__) from None
+            raise _down(self.url, exc) from None
 
     def call(self, name: str, *args: Any) -> Any:
         """One Redis command, e.g. `link.call("hget", key, field)`."""
         try:
             return getattr(self.client, name)(*args)
         except UNREACHABLE as exc:
-            raise StoreDown(self.url, str(exc) or type(exc).__name__) from None
+            raise _down(self.url, exc) from None
 
     def close(self) -> None:
         """Close this process's connections (a later call opens new ones)."""
