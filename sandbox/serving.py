@@ -102,17 +102,22 @@ STOP_TIMEOUT_S = 10
 RESERVED_FILES = 256
 
 
+#: The open-files limit asked for where the hard limit is "unlimited" (which setrlimit refuses).
+MAX_OPEN_FILES = 65_536
+
+
 def raise_open_files_limit() -> int:
     """Lift this process's soft limit on open files to the hard one (each client connection
     is a descriptor; many systems default to 1,024). Returns the limit now in force."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            return hard
-        except (ValueError, OSError):
-            pass
-    return soft
+    target = MAX_OPEN_FILES if hard == resource.RLIM_INFINITY else hard  # macOS: unlimited is refused
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return target
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    except (ValueError, OSError):
+        return soft
 
 
 def _die_with_parent() -> None:
