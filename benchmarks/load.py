@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         run = Run(args, work, generator, out)
         try:
             if args.store:
-                section_shared(run, pool_size(run))
+                section_shared(run)
             else:
                 sections(run)
         except KeyboardInterrupt:
