@@ -104,6 +104,23 @@ def generator_cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def machine_cpu() -> float:
+    """CPU seconds the whole machine has been busy (every process, all CPUs; /proc/stat): over a
+    run, less the sandbox's, Redis's and the generator's, what others used (a shared machine)."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        fields = [int(x) for x in handle.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def others_cores(r: dict[str, Any]) -> float | None:
+    """Cores busy with other work during the run (the machine's less the sandbox, Redis, generator)."""
+    if r.get("machine_cpu_us_per_req") is None:
+        return None
+    ours = sum(r.get(f"{k}_cpu_us_per_req") or 0.0 for k in ("server", "redis", "generator"))
+    return max(0.0, (r["machine_cpu_us_per_req"] - ours) * r["rps"] / 1e6)
+
+
 def configs(workers_max: int) -> list[tuple[str, int]]:
     """(store, workers) of each server: memory with one worker, then Redis with 1, 2 and N."""
     return [("memory", 1)] + [("redis", w) for w in sorted({1, 2, workers_max})]
@@ -157,7 +174,7 @@ def section_shared(run: Any) -> None:
                         load_ms = (time.perf_counter() - t0) * 1000
                         run.say(f"{kind} store, {workers} worker(s), {provider}: {conns} connections "
                                 f"({size:,} orders)")
-                        meters = {"generator": generator_cpu}
+                        meters = {"generator": generator_cpu, "machine": machine_cpu}
                         if kind == "redis":
                             meters["redis"] = store.cpu
                         row = run.level(server, w, tenant, conns, (FIRST_ORDER + 1, FIRST_ORDER + size - 1),
@@ -218,9 +235,11 @@ def _row(name: str, conns: int, r: dict[str, Any], memory: dict[str, Any] | None
         return "-" if r.get(key) is None else f"{r[key]:,.0f}"
 
     of_memory = f"{r['rps'] / memory['rps']:.2f}x" if memory else "-"
+    others = others_cores(r)
     return [name, r["workers"], conns, r["rps"], r["p50_ms"], r["p99_ms"], r["non_2xx"], r["socket_errors"],
             r["requests"], us("server_cpu_us_per_req"), us("redis_cpu_us_per_req"), us("generator_cpu_us_per_req"),
-            f"{r['orders']:,}", f"{r['tenant_load_ms']:,.0f}", of_memory, "ORDERS RAN OUT" if r["pool_short"] else ""]
+            r.get("server_cpu_cores"), "-" if others is None else f"{others:.2f}", f"{r['orders']:,}",
+            f"{r['tenant_load_ms']:,.0f}", of_memory, "ORDERS RAN OUT" if r["pool_short"] else ""]
 
 
 def report(out: dict[str, Any]) -> str:
@@ -235,8 +254,10 @@ def report(out: dict[str, Any]) -> str:
              f"{info.get('url', '?')}" + (" (started here: no snapshot, no append-only file)" if info.get("auto")
                                           else ""),
              "", "SHARED STORE (one tenant per run, every request refunds a new order; CPU per request: the "
-             "sandbox's process tree, redis-server, the load generator; 'first use' = the first request after "
-             "the reset, which copies the written orders into the store)"]
+             "sandbox's process tree, redis-server, the load generator; 'sandbox cores': its CPU over the run; "
+             "'others' cores': the machine's busy CPU less the sandbox's, Redis's and the generator's, i.e. other "
+             "work on a shared machine; 'first use' = the first request after the reset, which copies the "
+             "written orders into the store)"]
     rows, predicted = [], []
     for provider, configs_ in shared["providers"].items():
         for name, levels in configs_.items():
@@ -247,8 +268,8 @@ def report(out: dict[str, Any]) -> str:
             predicted += [[provider, *p] for p in predictions(one)]
     if rows:
         parts.append(table(rows, ["run", "workers", "conns", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock err",
-                                  "requests", "sandbox us/req", "redis us/req", "generator us/req", "orders",
-                                  "first use ms", "of memory", ""]))
+                                  "requests", "sandbox us/req", "redis us/req", "generator us/req",
+                                  "sandbox cores", "others' cores", "orders", "first use ms", "of memory", ""]))
     if predicted:
         parts += ["", f"WHAT A LARGER MACHINE SHOULD SHOW (from each provider's 1-worker shared-store run at "
                   f"{conns} connections: N workers at most N x its rate, within N cores' CPU at its sandbox + redis + "
