@@ -17,6 +17,11 @@ Owns the one benchmark command and its verdicts. In one run on 127.0.0.1 it:
    `--long-seconds` allows at the measured rate), sampling RSS every `--long-every` refunds;
 6. prints a table and each target MET or MISSED, and writes everything to a JSON file.
 
+With `--store redis://HOST:PORT/DB` (or `auto`, a redis-server of its own) it runs instead the
+shared-store section of `shared_store.py`: each provider's refund on the in-process store
+(one worker) and on the shared store with 1, 2 and `--workers-max` workers, the scaling ratio
+judged against issue 18's target, and what larger machines should show.
+
 CPU per request is the server's whole process tree (granian's main process and its forked
 worker; Prism's node processes) over the run, divided by the requests; RSS is summed over
 the same tree. The load generator is wrk with `benchmarks/refund.lua`, else a bounded
@@ -26,6 +31,7 @@ finally block, Ctrl-C included.
     .venv/bin/python benchmarks/load.py                      # full run, ~6 minutes
     .venv/bin/python benchmarks/load.py --quick --duration 2 # smoke run
     .venv/bin/python benchmarks/load.py --long --skip load,prism,startup  # RSS over 1,000,000 refunds
+    .venv/bin/python benchmarks/load.py --store auto         # 1, 2, N workers on Redis, ~1 min per provider
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ from typing import Any
 from measure import LoadResult, run_python, run_wrk, wrk_path, wrk_version
 from report import report, slope_per_million, targets
 from servers import HERE, ROOT, STOPPED, Server, bare_server, prism_path, prism_server, sandbox_server, serve_threads
+from shared_store import default_workers, scaling, section_shared
+from shared_store import report as shared_report
 from workloads import FIRST_ORDER, JSON_CT, PROVIDERS, Http, Store, Workload, prism_request, verify_tenant, workloads
 
 CONTRACT = ROOT / "contracts" / "purpledot.openapi.yaml"
@@ -72,9 +80,10 @@ class Run:
         return fn(server.port, w, tenant, start, conns, seconds, count)
 
     def level(self, server: Server, w: Workload, tenant: str | None, conns: int,
-              orders: tuple[int, int] | None = None) -> dict[str, Any]:
+              orders: tuple[int, int] | None = None, meters: dict[str, Any] | None = None) -> dict[str, Any]:
         """A warm-up, then one measured run with the server tree's CPU over it and its RSS after.
-        With `orders` (first, last), the runs refund only those and stop when they are used up."""
+        With `orders` (first, last), the runs refund only those and stop when they are used up.
+        `meters` ({name: CPU seconds so far}) are read around the measured run too: NAME_cpu_us_per_req."""
         first = orders[0] if orders else 0
         headroom = conns + 4  # requests still in flight when wrk's threads stop
 
@@ -89,10 +98,15 @@ class Run:
 
         warm = self.load(server, w, tenant, first, conns, self.args.warmup, budget(first))
         start = max(first, warm.max_n + 1)
+        meters = meters or {}
+        before = {name: meter() for name, meter in meters.items()}
         cpu0 = server.cpu()
         result = self.load(server, w, tenant, start, conns, self.args.duration, budget(start))
         cpu = server.cpu() - cpu0
         row = result.row()
+        for name, meter in meters.items():
+            used = meter() - before[name]
+            row[f"{name}_cpu_us_per_req"] = used / result.requests * 1e6 if result.requests else None
         row["server_cpu_cores"] = cpu / result.seconds if result.seconds else None
         row["server_cpu_us_per_req"] = cpu / result.requests * 1e6 if result.requests else None
         row["rss_mb_after"] = server.rss()
@@ -272,6 +286,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--starts", type=int, default=None, help="server starts for the start-up median [10]")
     parser.add_argument("--pool-factor", type=float, default=0.5,
                         help="orders per run = best bare req/s x this x (warm-up + duration) [0.5]")
+    parser.add_argument("--store", default=None, metavar="redis://HOST:PORT/DB|auto",
+                        help="instead of the sections below: each provider's refund with 1, 2 and --workers-max "
+                        "workers on this shared store beside the in-process store (auto: a redis-server of its "
+                        "own on a free loopback port, stopped at the end)")
+    parser.add_argument("--workers-max", type=int, default=None,
+                        help="with --store: the largest worker count measured [the CPU count]")
     parser.add_argument("--durable", action="store_true",
                         help="serve with --data-dir (an fsynced log line per refund) instead of in memory")
     parser.add_argument("--skip", default="", help="sections to skip: load,prism,startup")
@@ -285,12 +305,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep-data", action="store_true", help="keep the working directory (data dirs, logs)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
-    args.levels = [int(x) for x in (args.levels or ("1,16" if args.quick else "1,16,64")).split(",")]
+    default_levels = "16" if args.store else "1,16" if args.quick else "1,16,64"
+    args.levels = [int(x) for x in (args.levels or default_levels).split(",")]
     args.providers = [p for p in args.providers.split(",") if p]
     unknown = set(args.providers) - set(PROVIDERS)
     if unknown:
         parser.error(f"unknown providers: {', '.join(sorted(unknown))}")
     args.skip = {s for s in args.skip.split(",") if s}
+    if args.store and (args.long or args.durable):
+        parser.error("--store measures the shared store only: run --long and --durable without it")
+    args.workers_max = args.workers_max or default_workers()
     args.threads = args.threads or serve_threads()
     args.starts = args.starts or (3 if args.quick else 10)
     args.tenant_samples = 10 if args.quick else 30
@@ -321,6 +345,22 @@ def workdir(keep: bool):
             shutil.rmtree(path, ignore_errors=True)
 
 
+def sections(run: Run) -> None:
+    """The in-process benchmark's sections, in order, less those --skip names."""
+    skip = run.args.skip
+    if "load" not in skip:
+        section_bare(run)
+    if "prism" not in skip:
+        section_prism(run)
+    if "load" not in skip:
+        section_stateful(run)
+    if "startup" not in skip:
+        run.say("start-up")
+        section_startup(run)
+    if run.args.long:
+        section_long(run)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -342,27 +382,24 @@ def main(argv: list[str] | None = None) -> int:
         "sandbox_cmd": f"python -m sandbox serve --threads {args.threads}"
                        + (" --data-dir DIR" if args.durable else " (in memory)")},
         "load": {"bare": {}, "sandbox": {}}}
+    if args.store:
+        out["meta"].update(sandbox_cmd=f"python -m sandbox serve --threads {args.threads} [--store URL --workers "
+                           f"1, 2, {args.workers_max}]", workers_max=args.workers_max)
+        out["shared"] = {"providers": {}}
     output = args.output or HERE / "results" / f"load-{started:%Y%m%d-%H%M%S}.json"
     with workdir(args.keep_data) as work:
         run = Run(args, work, generator, out)
         try:
-            if "load" not in args.skip:
-                section_bare(run)
-            if "prism" not in args.skip:
-                section_prism(run)
-            if "load" not in args.skip:
-                section_stateful(run)
-            if "startup" not in args.skip:
-                run.say("start-up")
-                section_startup(run)
-            if args.long:
-                section_long(run)
+            if args.store:
+                section_shared(run)
+            else:
+                sections(run)
         except KeyboardInterrupt:
             print("interrupted: servers stopped; partial results follow", file=sys.stderr)
             out["meta"]["interrupted"] = True
     out["meta"]["pids_stopped"] = STOPPED
-    out["targets"] = targets(out)
-    text = report(out)
+    out["targets"] = scaling(out) if args.store else targets(out)
+    text = shared_report(out) if args.store else report(out)
     print(text)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps({**out, "table": text}, indent=2, default=str), encoding="utf-8")

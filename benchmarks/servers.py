@@ -205,14 +205,17 @@ def serve_threads() -> int:
 
 
 def sandbox_server(log_dir: Path, threads: int, *, fixtures: Path | None = None, data_dir: Path | None = None,
-                   name: str = "sandbox") -> Server:
-    """`refund-sandbox serve` in memory (with `fixtures`, every tenant starts from them) or with
-    --data-dir (its tenant snapshots hold the orders)."""
+                   name: str = "sandbox", store: str | None = None, workers: int = 1) -> Server:
+    """`refund-sandbox serve` in memory (with `fixtures`, every tenant starts from them), with
+    --data-dir (its tenant snapshots hold the orders), or on the shared store at `store` with
+    `workers` worker processes (tenants copied from `fixtures` into Redis on first use)."""
     port = free_port()
     argv = [sys.executable, "-m", "sandbox", "serve", "--host", HOST, "--port", str(port), "--threads", str(threads)]
     env = {}
     if data_dir is not None:
         argv += ["--data-dir", str(data_dir)]
+    if store is not None:
+        argv += ["--store", store, "--workers", str(workers)]
     if fixtures is not None:
         env["REFUND_SANDBOX_FIXTURES_DIR"] = str(fixtures)
     return Server(name, argv, port, "/_sandbox/health", log_dir, env)

@@ -49,3 +49,40 @@ def test_quick_run_measures_every_section_and_stops_every_server(tmp_path):
         cmdline = Path(f"/proc/{pid}/cmdline")
         alive = cmdline.read_bytes() if cmdline.exists() else b""
         assert b"sandbox" not in alive and b"granian" not in alive, f"process {pid} left running"
+
+
+def test_store_run_measures_workers_on_redis_beside_memory_and_stops_its_redis(tmp_path):
+    """`load.py --store auto`: its own redis-server, the in-process store and 1 and 2 workers on
+    Redis, each row made of successful refunds with Redis's CPU beside the sandbox's, the
+    scaling ratio judged, and every process (redis-server included) stopped."""
+    out = tmp_path / "store.json"
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/load.py", "--store", "auto", "--quick", "--duration", "1", "--warmup", "1",
+         "--providers", "purpledot", "--levels", "4", "--workers-max", "2", "--generator", "python",
+         "--output", str(out), "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+
+    runs = data["shared"]["providers"]["purpledot"]
+    assert set(runs) == {"memory-1", "redis-1", "redis-2"}
+    for name, levels in runs.items():
+        row = levels["4"]
+        assert row["requests"] > 0 and row["non_2xx"] == 0 and row["socket_errors"] == 0, name
+        assert row["server_cpu_us_per_req"] > 0 and row["machine_cpu_us_per_req"] > 0, name
+        assert row["orders"] > row["requests"], name
+        assert row["workers"] == int(name.split("-")[1])
+        on_redis = name.startswith("redis")
+        assert ("redis_cpu_us_per_req" in row) is on_redis and (row.get("redis_cpu_us_per_req") or 1) > 0, name
+    assert data["load"] == {"bare": {}, "sandbox": {}} and "startup" not in data  # the other sections did not run
+    [scaling] = data["targets"]
+    assert scaling["target"].startswith("purpledot refund @4: 2 workers on the shared store >= 1.3x")
+    assert scaling["ratio"].endswith("x") and scaling["met"] is not None
+    assert "SHARED STORE" in proc.stdout and "WHAT A LARGER MACHINE SHOULD SHOW" in data["table"]
+
+    redis_pid = data["shared"]["redis"]["pid"]
+    assert data["shared"]["redis"]["auto"] and redis_pid in data["meta"]["pids_stopped"]
+    for pid in data["meta"]["pids_stopped"]:
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        alive = cmdline.read_bytes() if cmdline.exists() else b""
+        assert not any(name in alive for name in (b"sandbox", b"granian", b"redis-server")), f"{pid} left running"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -182,3 +183,37 @@ def test_a_stalled_store_fails_the_request_in_about_a_second_and_never_applies_a
     time.sleep(0.2)
     offset = client.post("/_sandbox/clock/advance", json={"seconds": 0}, headers=tenant).get_json()["offset_seconds"]
     assert offset in (100, 200)  # applied once or not at all; redis-py's retry used to apply it twice (300)
+
+
+#: One call of every dashboard operation that needs the store (each declares UiStoreUnavailable).
+UI_CALLS = [
+    ("GET", "/_sandbox/ui", {}), ("GET", "/_sandbox/ui/providers/purpledot/orders", {}),
+    ("GET", "/_sandbox/ui/providers/purpledot/orders/5550000000001", {}), ("GET", "/_sandbox/ui/timeline", {}),
+    ("GET", "/_sandbox/ui/timeline/rows", {}), ("GET", "/_sandbox/ui/notifications", {}),
+    ("GET", "/_sandbox/ui/faults", {}), ("POST", "/_sandbox/ui/tenants", {"name": "qa"}),
+    ("POST", "/_sandbox/ui/reset", {}), ("POST", "/_sandbox/ui/scenarios/purpledot.preorder", {"count": "1"}),
+    ("POST", "/_sandbox/ui/faults", {"status": "500"}), ("POST", "/_sandbox/ui/faults/f-1/delete", {}),
+    ("POST", "/_sandbox/ui/faults/clear", {}), ("POST", "/_sandbox/ui/clock", {"seconds": "60"}),
+]
+
+
+def test_redis_down_is_the_dashboards_own_503_page_as_its_contract_declares(own_redis):
+    """A person reads the dashboard: its pages and forms answer its own HTML error page (503,
+    validated against UiStoreUnavailable when the test ends), never the control plane's JSON."""
+    client = tracked_app(store=own_redis.url).test_client()
+    home = client.get("/_sandbox/ui")
+    assert home.status_code == 200
+    token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', home.get_data(as_text=True)).group(1)
+
+    own_redis.stop()
+    for method, path, form in UI_CALLS:
+        answer = client.open(path, method=method, data={"csrf_token": token, **form} if method == "POST" else None)
+        assert answer.status_code == 503, (method, path, answer.status_code)
+        html = answer.get_data(as_text=True)
+        assert answer.mimetype == "text/html" and "<h1>Service unavailable</h1>" in html, (method, path)
+        assert "shared store does not answer" in html and answer.headers["Retry-After"] == "1"
+        assert own_redis.url in answer.headers["X-Sandbox-Error-Detail"]
+    assert client.get("/_sandbox/ui/scenarios").status_code == 200  # a page that needs no store still opens
+
+    own_redis.start()
+    assert client.get("/_sandbox/ui").status_code == 200  # back, with no restart

@@ -30,6 +30,10 @@ class Kind(enum.Enum):
     NOT_IMPLEMENTED = "not_implemented"
 
 
+#: app.extensions key: {blueprint name: function rendering a SandboxError as that blueprint's own
+#: page}, for errors raised outside its views' reach (the dashboard's, when the shared store is down).
+ERROR_PAGES = "refund_sandbox_error_pages"
+
 #: The status a kind gets when the provider's catalogue does not say otherwise.
 DEFAULT_STATUS = {
     Kind.VALIDATION: 400,

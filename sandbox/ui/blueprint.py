@@ -19,8 +19,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 
-from sandbox.core import context, tenancy
-from sandbox.core.errors import Kind, SandboxError
+from sandbox.core import context, explain, tenancy
+from sandbox.core.errors import ERROR_PAGES, Kind, SandboxError
 
 bp = Blueprint("_sandbox_ui", __name__, url_prefix="/_sandbox/ui", template_folder="templates")
 STATIC = Path(__file__).parent / "static"
@@ -56,6 +56,7 @@ def _setup(setup_state) -> None:
     token = app.extensions["refund_sandbox"].settings.control_token
     key = hmac.new(token.encode(), b"refund-sandbox dashboard", sha256).digest() if token else secrets.token_bytes(32)
     app.extensions[EXTENSION] = UiState(key)
+    app.extensions.setdefault(ERROR_PAGES, {})[bp.name] = error_page  # e.g. the shared store down: 503
 
 
 def ui_state() -> UiState:
@@ -113,8 +114,13 @@ def error_page(err: SandboxError):
         from sandbox.ui.guard import login_page
 
         return login_page(err.status or 401, err.message if err.field == "token" else None)
-    titles = {400: "Bad request", 403: "Forbidden", 404: "Not found"}
-    return page("error.html", err.status or 400, title=titles.get(err.status or 400, "Error"), error=err)
+    titles = {400: "Bad request", 403: "Forbidden", 404: "Not found", 503: "Service unavailable"}
+    body, status, headers = page("error.html", err.status or 400, title=titles.get(err.status or 400, "Error"),
+                                 error=err)
+    detail = explain.header_safe(err.detail) if err.detail else None
+    if ctx is not None and detail:
+        ctx.error_detail = detail
+    return body, status, {**headers, **err.headers, **({explain.HEADER: detail} if detail else {})}
 
 
 @bp.get("/static/<path:filename>")

@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 
+from sandbox.core.errors import ERROR_PAGES
 from sandbox.core.shared import memo
 from sandbox.core.shared.faults import SharedFaultBook
 from sandbox.core.shared.journal import SharedJournal, SharedOutbox
@@ -25,7 +26,7 @@ from sandbox.core.shared.link import Link, StoreDown
 from sandbox.core.shared.state import SharedClock, SharedCredentials, SharedTokens, webhooks
 from sandbox.core.shared.store import SharedStore
 
-__all__ = ["Link", "StoreDown", "install", "parts"]
+__all__ = ["Link", "StoreDown", "install", "parts", "unavailable"]
 
 STATUS = 503
 
@@ -65,7 +66,6 @@ def install(app: Flask) -> None:
 def store_down(exc: StoreDown) -> Response:
     """503 in the owner's format, with the code its contract declares for 503 (Injected503)."""
     from sandbox.core import context, pipeline
-    from sandbox.core.errors import Kind, SandboxError
     from sandbox.core.faults import injected_error
     from sandbox.core.runtime import runtime
 
@@ -76,12 +76,26 @@ def store_down(exc: StoreDown) -> Response:
         operation = ctx.operation or next(iter(contracts.operation_ids(ctx.provider.key)), "")
         codes = contracts.error_codes(ctx.provider.key, operation, STATUS)
     if codes:
-        err = injected_error(STATUS, codes, None, request.method, pipeline.request_info().path)
-    else:  # the control plane and the dashboard: their own words
-        err = SandboxError(Kind.INTERNAL, "the sandbox's shared store does not answer; retry later", status=STATUS,
-                           code="store_unavailable")
+        return pipeline.render(explained(injected_error(STATUS, codes, None, request.method,
+                                                        pipeline.request_info().path), exc))
+    page = current_app.extensions.get(ERROR_PAGES, {}).get(request.blueprint or "")
+    if page is not None:  # the dashboard: its own error page, in HTML
+        return page(unavailable(exc))
+    return pipeline.render(unavailable(exc))  # the control plane: its own words
+
+
+def unavailable(exc: StoreDown) -> Any:
+    """The control plane's and the dashboard's SandboxError for a store that does not answer."""
+    from sandbox.core.errors import Kind, SandboxError
+
+    return explained(SandboxError(Kind.INTERNAL, "the sandbox's shared store does not answer; retry later",
+                                  status=STATUS, code="store_unavailable"), exc)
+
+
+def explained(err: Any, exc: StoreDown) -> Any:
+    """The error with the store named in its detail and Retry-After: 1."""
     err.detail = (f"{exc}; the store may have applied the change before its answer was lost: retry with the "
                   "same idempotency key, or read the state first" if getattr(exc, "sent", False) else
                   f"{exc}; nothing was written: retry once the store is back")
     err.headers["Retry-After"] = "1"
-    return pipeline.render(err)
+    return err

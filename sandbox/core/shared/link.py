@@ -77,30 +77,40 @@ class Script:
 
 
 class Link:
-    """The shared store's URL and this process's client."""
+    """The shared store's URL and this process's clients."""
+
+    #: Seconds a command may take: 1 for requests (a stalled Redis fails a request fast), 30 for
+    #: the scripts that copy a tenant's fixtures in or delete it (thousands of documents).
+    TIMEOUT_S, SLOW_TIMEOUT_S = 1, 30
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._pid: int | None = None
-        self._client: redis.Redis | None = None
+        self._clients: dict[bool, redis.Redis] = {}
+
+    def _client(self, slow: bool) -> redis.Redis:
+        pid = os.getpid()
+        if self._pid != pid:  # first use in this process (a forked worker included)
+            self._clients, self._pid = {}, pid
+        found = self._clients.get(slow)
+        if found is None:
+            # no retries: redis-py re-sends a command whose answer timed out, and Redis then
+            # applies it twice (a clock moved twice, a commit applied under a 503)
+            timeout = self.SLOW_TIMEOUT_S if slow else self.TIMEOUT_S
+            found = self._clients[slow] = redis.Redis.from_url(
+                self.url, decode_responses=True, socket_connect_timeout=1, socket_timeout=timeout,
+                retry=Retry(NoBackoff(), 0), health_check_interval=0)
+        return found
 
     @property
     def client(self) -> redis.Redis:
-        pid = os.getpid()
-        if self._pid != pid:  # first use in this process (a forked worker included)
-            # no retries: redis-py re-sends a command whose answer timed out, and Redis then
-            # applies it twice (a clock moved twice, a commit applied under a 503); a 1 s timeout
-            # keeps a stalled Redis from holding a worker's thread for long
-            self._client = redis.Redis.from_url(
-                self.url, decode_responses=True, socket_connect_timeout=1, socket_timeout=1,
-                retry=Retry(NoBackoff(), 0), health_check_interval=0)
-            self._pid = pid
-        return self._client  # type: ignore[return-value]
+        return self._client(False)
 
-    def run(self, script: Script, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
-        """Run a Lua script (atomic in Redis: all of it or, when Redis is gone, none)."""
+    def run(self, script: Script, keys: Sequence[str], args: Sequence[Any] = (), slow: bool = False) -> Any:
+        """Run a Lua script (atomic in Redis: all of it or, when Redis is gone, none); `slow`
+        for one that may take long (a tenant's fixtures copied in or deleted)."""
         try:
-            return script(self.client, keys, args)
+            return script(self._client(slow), keys, args)
         except UNREACHABLE as exc:
             raise _down(self.url, exc) from None
 
@@ -113,9 +123,9 @@ class Link:
 
     def close(self) -> None:
         """Close this process's connections (a later call opens new ones)."""
-        if self._client is not None:
-            self._client.close()
-            self._client, self._pid = None, None
+        for client in self._clients.values():
+            client.close()
+        self._clients, self._pid = {}, None
 
     def check(self) -> None:
         """:raise StoreDown: Redis does not answer a PING."""

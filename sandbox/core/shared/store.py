@@ -209,7 +209,8 @@ class SharedStore:
         keys = [self.key(tenant, "lock"), self.key(tenant, "loaded"), self.key(tenant, "keys"),
                 self.key(tenant, "ids"), TENANTS]
         try:
-            self.link.run(COMMIT if release else _COMMIT_KEEP, keys, [token, json.dumps(ops), int(load), tenant])
+            self.link.run(COMMIT if release else _COMMIT_KEEP, keys, [token, json.dumps(ops), int(load), tenant],
+                          slow=load)
         except ResponseError as exc:
             if "LOCKLOST" in str(exc):
                 raise StoreDown(self.link.url, f"tenant {tenant!r}: its lock expired before the commit") from None
@@ -271,7 +272,7 @@ class SharedStore:
         from the fixtures."""
         with self._locked(tenant) as held:
             self.link.run(RESET, [self.key(tenant, "lock"), self.key(tenant, "loaded"), self.key(tenant, "keys")],
-                          held)
+                          held, slow=True)
             held.clear()
 
     def close(self) -> None:
