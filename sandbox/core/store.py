@@ -4,7 +4,7 @@ atomic transactions.
 A tenant is created on first use as a copy of the fixtures (`fixtures/<key>.json`, TinyDB's
 layout: `{table: {"doc_id": document}}`), each document kept as marshal bytes: a read
 unpacks one private copy, a write packs one, and stored documents cost the garbage collector
-nothing (see `TenantState`). Tables listed in a provider's `tables` with a
+nothing (see `sandbox.core.tenant.TenantState`). Tables listed in a provider's `tables` with a
 key field are addressed by that key (an order's ref) through an in-memory index; the rest
 are append-only (refunds). `transaction()` stages every write and applies them only when the
 block ends without an exception, under the tenant's lock: a refund is all or nothing, and a
@@ -15,7 +15,6 @@ appended to the tenant's log (`sandbox.core.persistence`) before it is applied.
 from __future__ import annotations
 
 import gc
-import marshal
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -23,11 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.core.persistence import TenantFiles
-from sandbox.core.tables import LiveDB, open_db
-
-#: Pack and unpack a JSON-shaped document (marshal, in C): the stored form, and a private copy of it.
-pack, unpack = marshal.dumps, marshal.loads
-_marshal, _unmarshal = pack, unpack
+from sandbox.core.tables import pack, unpack
+from sandbox.core.tenant import TenantState, pack_tables
 
 #: The table (key field "name") where `Tx.next_id` keeps a provider's id sequences.
 SEQUENCES = "sequences"
@@ -44,99 +40,6 @@ def freeze_heap() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-def pack_tables(data: Mapping[str, Mapping[str, Mapping[str, Any]]], keys: Mapping[str, Mapping[str, str | None]]
-                ) -> tuple[dict[str, dict], dict[tuple[str, str], dict[str, int]]]:
-    """({provider: {table: {doc_id: packed doc}}}, {(provider, table): {key: doc_id}}) of JSON-shaped
-    `data`, in one pass: the stored form of a tenant and the indexes of its keyed tables."""
-    packed: dict[str, dict] = {}
-    index: dict[tuple[str, str], dict[str, int]] = {}
-    for provider, tables in data.items():
-        packed[provider] = {}
-        for table, docs in tables.items():
-            packed[provider][table] = {str(doc_id): _marshal(doc) for doc_id, doc in docs.items()}
-            key_field = keys.get(provider, {}).get(table)
-            if key_field:
-                index[(provider, table)] = {str(doc[key_field]): int(doc_id) for doc_id, doc in docs.items()}
-    return packed, index
-
-
-class TenantState:
-    """Everything one tenant owns: its tables, indexes, lock and files.
-
-    Documents are kept packed (marshal bytes, in TinyDB's layout {provider: {table:
-    {"doc_id": bytes}}}): a read unpacks a private copy and a write packs the new version,
-    so no one can change a stored document behind the store's back, and the documents a
-    tenant accumulates are no work for the garbage collector (bytes are not tracked).
-    """
-
-    def __init__(self, name: str, files: TenantFiles | None) -> None:
-        self.name = name
-        self.lock = threading.RLock()
-        self.files = files
-        self.seq = 0
-        self.raw: dict[str, dict] = {}
-        self.dbs: dict[str, LiveDB] = {}  # provider -> its TinyDB, over raw[provider]
-        self._index: dict[tuple[str, str], dict[str, int]] = {}
-        self._next_id: dict[tuple[str, str], int] = {}
-
-    def load(self, packed: dict[str, dict], index: Mapping[tuple[str, str], dict[str, int]]) -> None:
-        """Replace all state with `packed` (as `pack_tables` makes it; its tables are copied,
-        the immutable documents shared) and the key indexes of its keyed tables."""
-        self.raw = {provider: {table: dict(docs) for table, docs in tables.items()}
-                    for provider, tables in packed.items()}
-        self.dbs = {provider: open_db(tables) for provider, tables in self.raw.items()}
-        self._index = {ident: dict(keys) for ident, keys in index.items()}
-        self._next_id.clear()
-
-    def documents(self) -> dict[str, dict]:
-        """Every document, unpacked: {provider: {table: {doc_id: doc}}} (as snapshots store them)."""
-        return {provider: {table: {doc_id: _unmarshal(doc) for doc_id, doc in docs.items()}
-                           for table, docs in tables.items()} for provider, tables in self.raw.items()}
-
-    def table_raw(self, provider: str, table: str) -> dict[str, bytes]:
-        return self.raw.setdefault(provider, {}).setdefault(table, {})
-
-    def index(self, provider: str, table: str, key_field: str) -> dict[str, int]:
-        """key -> doc_id for a keyed table (made at load; a table new since then starts empty)."""
-        ident = (provider, table)
-        found = self._index.get(ident)
-        if found is None:
-            found = {str(_unmarshal(doc)[key_field]): int(doc_id)
-                     for doc_id, doc in self.table_raw(provider, table).items()}
-            self._index[ident] = found
-        return found
-
-    def allocate_id(self, provider: str, table: str) -> int:
-        ident = (provider, table)
-        nxt = self._next_id.get(ident)
-        if nxt is None:
-            nxt = max((int(i) for i in self.table_raw(provider, table)), default=0) + 1
-        self._next_id[ident] = nxt + 1
-        return nxt
-
-    def apply(self, ops: list[list], keys: Mapping[str, Mapping[str, str | None]]) -> None:
-        """Apply committed operations [provider, table, doc_id, packed doc|None, key|None] in memory
-        (key: the document's key in a keyed table; None to read it from the document)."""
-        for provider, table, doc_id, doc, key in ops:
-            raw = self.table_raw(provider, table)
-            if provider not in self.dbs:
-                self.dbs[provider] = open_db(self.raw[provider])
-            live = self.dbs[provider].table(table)
-            key_field = keys.get(provider, {}).get(table)
-            if doc is None:
-                old = raw.get(str(doc_id))
-                live.delete(doc_id)
-                if key_field and old is not None:
-                    self.index(provider, table, key_field).pop(key or str(_unmarshal(old)[key_field]), None)
-                continue
-            live.put(doc_id, doc)
-            if key_field:
-                self.index(provider, table, key_field)[key or str(_unmarshal(doc)[key_field])] = doc_id
-            ident = (provider, table)
-            if self._next_id.get(ident, 0) <= doc_id:
-                self._next_id[ident] = doc_id + 1
 
 
 class Tx:
@@ -165,16 +68,16 @@ class Tx:
         key = str(key)
         if (table, key) in self._staged:
             staged = self._staged[(table, key)]
-            return None if staged is None else _unmarshal(staged)
+            return None if staged is None else unpack(staged)
         doc_id = self._state.index(self.provider, table, self._key_field(table)).get(key)
         if doc_id is None:
             return None
-        return _unmarshal(self._state.table_raw(self.provider, table)[str(doc_id)])
+        return unpack(self._state.table_raw(self.provider, table)[str(doc_id)])
 
     def put(self, table: str, doc: dict) -> None:
         """Insert or replace the document under its key (read from the table's key field); what
         is staged is a packed copy, so later changes to `doc` do not reach the store."""
-        self._staged[(table, str(doc[self._key_field(table)]))] = _marshal(doc)
+        self._staged[(table, str(doc[self._key_field(table)]))] = pack(doc)
 
     def delete(self, table: str, key: str) -> None:
         self._staged[(table, str(key))] = None
@@ -191,7 +94,7 @@ class Tx:
 
     def insert(self, table: str, doc: dict) -> None:
         """Append a document to an unkeyed table (a refund record, say)."""
-        self._inserts.append((table, _marshal(doc)))
+        self._inserts.append((table, pack(doc)))
 
     def notify(self, kind: str, payload: dict, now: Any) -> None:
         """Send a notification of this provider once the transaction commits (never if it raises)."""
@@ -199,7 +102,7 @@ class Tx:
 
     def all(self, table: str) -> list[dict]:
         """Copies of every document in the table, staged writes included, in insertion order."""
-        docs = [_unmarshal(d) for d in self._state.table_raw(self.provider, table).values()]
+        docs = [unpack(d) for d in self._state.table_raw(self.provider, table).values()]
         key_field = self._keys.get(table)
         staged = {k: d for (t, k), d in self._staged.items() if t == table} if key_field else {}
         if staged:  # staged versions replace (or delete) stored ones in place; new keys go last
@@ -208,11 +111,11 @@ class Tx:
                 key = str(doc[key_field])
                 if key in staged:
                     replaced = staged.pop(key)
-                    doc = None if replaced is None else _unmarshal(replaced)
+                    doc = None if replaced is None else unpack(replaced)
                 if doc is not None:
                     merged.append(doc)
-            docs = merged + [_unmarshal(d) for d in staged.values() if d is not None]
-        return docs + [_unmarshal(d) for t, d in self._inserts if t == table]
+            docs = merged + [unpack(d) for d in staged.values() if d is not None]
+        return docs + [unpack(d) for t, d in self._inserts if t == table]
 
     def ops(self) -> list[list]:
         """The staged writes as [provider, table, doc_id, packed doc|None, key|None], ids allocated now."""
@@ -274,7 +177,7 @@ class Store:
             state.load(*pack_tables(data, self.keys))
             state.seq = seq
             for entry_seq, ops in entries:
-                state.apply([[*op[:3], None if op[3] is None else _marshal(op[3]), None] for op in ops], self.keys)
+                state.apply([[*op[:3], None if op[3] is None else pack(op[3]), None] for op in ops], self.keys)
                 state.seq = entry_seq
         else:
             state.load(self._fixtures, self._fixture_index)
@@ -315,7 +218,7 @@ class Store:
             docs = list(state.table_raw(provider, table).values())
             end = len(docs) - offset
             chosen = docs[max(0, end - limit):max(0, end)]
-            return [_unmarshal(doc) for doc in reversed(chosen)], len(docs)
+            return [unpack(doc) for doc in reversed(chosen)], len(docs)
 
     def _commit(self, state: TenantState, ops: list[list]) -> None:
         if not ops:
@@ -325,7 +228,7 @@ class Store:
         if files is not None:
             if not files.exists():
                 files.write_snapshot(state.seq, state.documents())
-            files.append(seq, [[*op[:3], None if op[3] is None else _unmarshal(op[3])] for op in ops])
+            files.append(seq, [[*op[:3], None if op[3] is None else unpack(op[3])] for op in ops])
         state.apply(ops, self.keys)
         state.seq = seq
         if files is not None and files.log_entries >= max(self.compact_min, files.snapshot_docs):

@@ -20,6 +20,9 @@ from tinydb import TinyDB
 from tinydb.storages import MemoryStorage
 from tinydb.table import Document, Table
 
+#: Pack and unpack a JSON-shaped document (marshal, in C): the stored form, and a private copy of it.
+pack, unpack = marshal.dumps, marshal.loads
+
 
 class LiveStorage(MemoryStorage):
     """Memory storage that always holds a dict and never copies it."""
@@ -39,7 +42,7 @@ class PackedDocument(Document):
     """The Document TinyDB hands out for a stored (packed) value: unpacked, a private copy."""
 
     def __init__(self, value: Any, doc_id: int) -> None:
-        super().__init__(marshal.loads(value) if isinstance(value, bytes) else value, doc_id)
+        super().__init__(unpack(value) if isinstance(value, bytes) else value, doc_id)
 
 
 class _IntKeys(MutableMapping):

@@ -28,7 +28,8 @@ from typing import Any
 from redis.exceptions import ResponseError
 
 from sandbox.core.shared.link import PREFIX, Link, Script, StoreDown, dumps, tenant_key
-from sandbox.core.store import Tx, pack, unpack
+from sandbox.core.store import Tx
+from sandbox.core.tables import pack, unpack
 
 LOCK_MS = 10_000  # how long a tenant's lock outlives a process that died holding it
 LOCK_WAIT = 10.0  # seconds a transaction waits for the tenant's lock before answering 503
