@@ -14,11 +14,11 @@ sandbox's own work. `--server waitress` serves it on waitress with the same thre
 from __future__ import annotations
 
 import argparse
-import gc
 
 from flask import Flask, jsonify, request
 
 from sandbox.core.edge import WireEdge
+from sandbox.core.store import freeze_heap
 from sandbox.serving import FrontServer
 from sandbox.settings import Settings
 
@@ -50,8 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings.load(host=args.host, port=args.port, threads=args.threads)
     app = create_app()
-    gc.collect()
-    gc.freeze()
+    freeze_heap()
     if args.server == "waitress":
         from waitress import serve
 

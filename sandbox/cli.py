@@ -91,11 +91,8 @@ def serve(host, port, only, data_dir, strict_auth, validate_responses, threads, 
         logging.getLogger("sandbox").info("refund-sandbox serving http://%s:%s (%s; control at /_sandbox)",
                                           settings.host, server.port, mounts)
 
-    def cleanup() -> None:  # in the worker, after its last answer: flush and close the tenants' files
-        runtime.deliverer.stop()
-        runtime.store.close()
-
-    server.serve(on_start=started, cleanup=cleanup)  # until SIGTERM or Ctrl-C; exit 0
+    # until SIGTERM or Ctrl-C, then, in the worker after its last answer, close the tenants' files; exit 0
+    server.serve(on_start=started, cleanup=runtime.close)
 
 
 @main.command()

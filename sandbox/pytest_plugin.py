@@ -73,5 +73,4 @@ def refund_sandbox_client():
     try:
         yield app.test_client()
     finally:
-        app.extensions["refund_sandbox"].deliverer.stop()
-        app.extensions["refund_sandbox"].store.close()
+        app.extensions["refund_sandbox"].close()

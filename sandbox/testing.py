@@ -54,9 +54,7 @@ class LiveSandbox:
             self.server.trigger.pull_trigger(close_everything)
             self._thread.join(10)
         self.server.task_dispatcher.shutdown()
-        runtime = self.app.extensions["refund_sandbox"]
-        runtime.deliverer.stop()
-        runtime.store.close()
+        self.app.extensions["refund_sandbox"].close()
 
     def handle(self, tenant: str | None = None) -> SandboxHandle:
         return SandboxHandle(self.url, tenant or f"test-{uuid.uuid4().hex[:12]}")

@@ -64,6 +64,11 @@ class Runtime:
         """The URL prefix a provider is served under ("" when it is the only one)."""
         return "" if self.settings.only == key else f"/{key}"
 
+    def close(self) -> None:
+        """The last step of a server's life: stop the webhook deliverer, close the tenants' files."""
+        self.deliverer.stop()
+        self.store.close()
+
     def reset_tenant(self, tenant: str) -> None:
         """Back to the fixtures: store, notifications, journal, faults and clock of this tenant."""
         self.store.reset(tenant)
