@@ -31,6 +31,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None when gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return None
+
+
 def call(base: str, method: str, path: str, body: dict | None = None,
          headers: dict[str, str] | None = None) -> tuple[int, dict | None]:
     """One HTTP request to a live sandbox: (status, JSON body or None)."""
@@ -98,6 +107,12 @@ class Server:
         self.returncode = proc.returncode
         self.proc = None
         return self.returncode
+
+    def workers(self) -> list[int]:
+        """The PIDs of granian's worker processes under this `serve` (Linux /proc)."""
+        pid = self.proc.pid
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+            return [int(child) for child in handle.read().split()]
 
     def stderr(self) -> str:
         return self.stderr_path.read_text(encoding="utf-8", errors="replace")

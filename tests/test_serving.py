@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from live_server import Server, running
+from live_server import Server, proc_stat, running
 
 PD_PATH = b"/purpledot/admin/api/v1/refund"
 PD_TOKEN = b"0123456789abcdef0123456789abcdef"
@@ -77,17 +77,9 @@ def closed_after(sock: socket.socket, limit: float) -> float:
     return time.monotonic() - start
 
 
-def worker_pids(pid: int) -> list[int]:
-    with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
-        return [int(child) for child in handle.read().split()]
-
-
 def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    fields = proc_stat(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 @contextlib.contextmanager
@@ -182,7 +174,7 @@ def test_malformed_http_gets_an_empty_400_below_the_app_and_the_server_keeps_ser
 def test_one_worker_answers_and_dies_with_the_main_process_even_on_sigkill(tmp_path):
     server = Server(tmp_path).start()
     try:
-        [worker] = worker_pids(server.proc.pid)
+        [worker] = server.workers()
         assert alive(worker)
         server.stop(signal.SIGKILL)
         deadline = time.monotonic() + 5
@@ -203,7 +195,7 @@ def test_ctrl_c_or_a_closed_terminal_stops_main_and_worker_with_exit_0_and_the_d
         valid = json.dumps({"id": "before-ctrl-c", "order": "5550000000001", "shipping": True}).encode()
         answer = exchange(server.port, request(PD_PATH, valid, b"Content-Length: %d\r\n" % len(valid)))
         assert status(answer) == 200
-        [worker] = worker_pids(server.proc.pid)
+        [worker] = server.workers()
         os.killpg(server.proc.pid, sig)  # as a terminal does: to the foreground process group
         assert server.proc.wait(timeout=15) == 0
         assert not alive(worker)

@@ -16,7 +16,7 @@ from racing import together
 from redis_server import RedisServer
 from test_cli_startup import error_line, serve
 
-from live_server import Server, free_port
+from live_server import Server, free_port, proc_stat
 
 PD_URL, PD_TOKEN = "/purpledot/admin/api/v1/refund", {"X-Purple-Dot-Access-Token": "0123456789abcdef0123456789abcdef"}
 
@@ -42,13 +42,10 @@ def test_store_and_workers_are_checked(tmp_path, args, env, words):
 
 def worker_cpu(server: Server) -> dict[int, int]:
     """Each granian worker of a `serve` process: pid -> CPU ticks used so far."""
-    pid = server.proc.pid
-    with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
-        workers = [int(child) for child in handle.read().split()]
     ticks = {}
-    for worker in workers:
-        with open(f"/proc/{worker}/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
+    for worker in server.workers():
+        fields = proc_stat(worker)
+        assert fields is not None, worker
         ticks[worker] = int(fields[11]) + int(fields[12])
     return ticks
 
