@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from sandbox.core.faults import DROP, HOLD
+from sandbox.core.faults import HOLD, unanswered
 
 try:  # the exception waitress turns into "close the socket, send nothing"
     from waitress.channel import ClientDisconnected as _Disconnect
@@ -52,7 +52,7 @@ class WireEdge:
         finally:
             if hasattr(body, "close"):
                 body.close()
-        if environ.get(DROP) or HOLD in environ:  # hold_ms may be 0: close at once, unanswered
+        if unanswered(environ):
             if environ.get(HOLD):
                 time.sleep(environ[HOLD] / 1000)
             if environ.get("SERVER_SOFTWARE") == "Granian":

@@ -24,6 +24,11 @@ from sandbox.core.errors import Kind, SandboxError
 DROP = "refund_sandbox.drop"
 HOLD = "refund_sandbox.hold_ms"
 
+
+def unanswered(environ: dict) -> bool:
+    """A fault marked this request's connection to close without an answer (a hold may be 0 ms)."""
+    return bool(environ.get(DROP)) or HOLD in environ
+
 KIND_BY_STATUS = {400: Kind.VALIDATION, 401: Kind.UNAUTHENTICATED, 403: Kind.FORBIDDEN, 404: Kind.NOT_FOUND,
                   405: Kind.METHOD_NOT_ALLOWED, 406: Kind.NOT_ACCEPTABLE, 409: Kind.CONFLICT, 413: Kind.TOO_LARGE,
                   422: Kind.VALIDATION, 429: Kind.RATE_LIMITED, 501: Kind.NOT_IMPLEMENTED}

@@ -292,7 +292,7 @@ def finish(response: Response) -> Response:
     ctx = context.current()
     if ctx is None:  # a request that failed before begin() (nothing of the sandbox's ran)
         return response
-    unanswered = bool(request.environ.get(faults.DROP) or faults.HOLD in request.environ)
+    unanswered = faults.unanswered(request.environ)
     mismatch = None
     if rt.settings.validate_responses and not unanswered:
         mismatch = exchange.self_check(rt, ctx, response, _fallback().contract)
